@@ -1,0 +1,1 @@
+"""The authorization domain: pure rules over a storage port; never imports boto3."""

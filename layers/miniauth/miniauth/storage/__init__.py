@@ -1,0 +1,1 @@
+"""The one adapter that knows the DynamoDB tables."""

@@ -1,0 +1,468 @@
+"""DynamoDB adapter: implements the domain's Registry and AuthorizationStore ports.
+
+Request budget per Open API operation (see README, "Table design"):
+  applyToken  = 1 consistent GetItem (code or refresh token) + 1 TransactWriteItems
+  inquiry     = 1 consistent GetItem (access token) + 1 TransactGetItems (grant + user)
+  revoke      = 1 consistent GetItem (access token) + 1 conditional UpdateItem (grant)
+Clients and apps come from a per-container cache.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from miniauth.config import Settings
+from miniauth.domain.models import (
+    App,
+    AuthCode,
+    Client,
+    ClientStatus,
+    CodeStatus,
+    Consent,
+    Grant,
+    GrantStatus,
+    Token,
+    TokenKind,
+    TokenPair,
+    User,
+)
+from miniauth.domain.ports import CodeNotRedeemed, RotationRefused, StorageThrottled
+from miniauth.storage.items import (
+    AppItem,
+    AuthCodeItem,
+    ClientItem,
+    ConsentItem,
+    GrantItem,
+    TokenItem,
+    UserItem,
+    bind,
+)
+
+ALL_OLD = "ALL_OLD"
+CONDITION_FAILED = "ConditionalCheckFailed"
+CONDITION_FAILED_EXCEPTION = "ConditionalCheckFailedException"
+_RETRYABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+    "InternalServerError",
+}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _retryable(error: PynamoDBException) -> bool:
+    if error.cause_response_code in _RETRYABLE:
+        return True
+    if isinstance(error, TransactWriteError):
+        return any(r is not None and r.code in ("TransactionConflict", "ThrottlingError") for r in _reasons(error))
+    return False
+
+
+def _reasons(error: TransactWriteError) -> list[Any]:
+    return list(error.cancellation_reasons or [])
+
+
+def translated(method: Callable[P, R]) -> Callable[P, R]:
+    """Throttling and transaction conflicts become StorageThrottled (a retryable outcome)."""
+
+    @wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except PynamoDBException as error:
+            if _retryable(error):
+                raise StorageThrottled(error.cause_response_code or "throttled") from error
+            raise
+
+    return call
+
+
+# -- item <-> domain ---------------------------------------------------------------------------------
+
+
+def _code(item: AuthCodeItem) -> AuthCode:
+    return AuthCode(
+        code_hash=item.code_hash,
+        grant_id=item.grant_id,
+        user_id=item.user_id,
+        app_id=item.app_id,
+        client_id=item.client_id,
+        scopes=tuple(item.scopes),
+        status=CodeStatus(item.status),
+        issued_at=item.issued_at,
+        expires_at=item.expires_at,
+        redeemed_at=item.redeemed_at,
+    )
+
+
+def _grant(item: GrantItem) -> Grant:
+    return Grant(
+        grant_id=item.grant_id,
+        user_id=item.user_id,
+        app_id=item.app_id,
+        client_id=item.client_id,
+        scopes=tuple(item.scopes),
+        status=GrantStatus(item.status),
+        created_at=item.created_at,
+        expires_at=item.expires_at,
+        access_hash=item.access_hash,
+        refresh_hash=item.refresh_hash,
+        access_expires_at=item.access_expires_at,
+        prev_refresh_hash=item.prev_refresh_hash,
+        rotated_at=item.rotated_at,
+        revoked_at=item.revoked_at,
+        revoke_reason=item.revoke_reason,
+    )
+
+
+def _token(item: TokenItem) -> Token:
+    return Token(
+        token_hash=item.token_hash,
+        kind=TokenKind(item.kind),
+        grant_id=item.grant_id,
+        user_id=item.user_id,
+        app_id=item.app_id,
+        client_id=item.client_id,
+        issued_at=item.issued_at,
+        expires_at=item.expires_at,
+        used_at=item.used_at,
+    )
+
+
+def _consent(item: ConsentItem) -> Consent:
+    return Consent(
+        user_id=item.user_id,
+        app_id=item.app_id,
+        scopes=frozenset(item.scopes or ()),
+        open_user_info=bool(item.open_user_info),
+        consented_at=item.consented_at,
+        updated_at=item.updated_at,
+    )
+
+
+def client_from_item(item: ClientItem) -> Client:
+    return Client(
+        client_id=item.client_id,
+        name=item.name,
+        status=ClientStatus(item.status),
+        allowed_scopes=frozenset(item.allowed_scopes or ()),
+        grant_types=frozenset(item.grant_types or ()),
+        public_keys={str(k): str(v) for k, v in (item.public_keys.as_dict() if item.public_keys else {}).items()},
+    )
+
+
+def app_from_item(item: AppItem) -> App:
+    return App(app_id=item.app_id, client_id=item.client_id, name=item.name, logo=item.logo)
+
+
+def user_from_item(item: UserItem) -> User:
+    return User(
+        user_id=item.user_id,
+        status=item.status,
+        nick_name=item.nick_name,
+        user_name=item.user_name.as_dict() if item.user_name else None,
+        avatar=item.avatar,
+        gender=item.gender,
+        birth_date=item.birth_date,
+        nationality=item.nationality,
+        login_id_infos=list(item.login_id_infos or []),
+        contact_infos=list(item.contact_infos or []),
+        addresses=list(item.addresses or []),
+    )
+
+
+def _token_items(code_or_token: AuthCode | Token, grant_id: str, pair: TokenPair) -> list[TokenItem]:
+    common = {
+        "grant_id": grant_id,
+        "user_id": code_or_token.user_id,
+        "app_id": code_or_token.app_id,
+        "client_id": code_or_token.client_id,
+        "issued_at": pair.issued_at,
+    }
+    return [
+        TokenItem(pair.access_hash, kind=TokenKind.ACCESS.value, expires_at=pair.access_expires_at, **common),
+        TokenItem(pair.refresh_hash, kind=TokenKind.REFRESH.value, expires_at=pair.refresh_expires_at, **common),
+    ]
+
+
+def _pair_actions(pair: TokenPair) -> list[Any]:
+    return [
+        GrantItem.status.set(GrantStatus.ACTIVE.value),
+        GrantItem.access_hash.set(pair.access_hash),
+        GrantItem.refresh_hash.set(pair.refresh_hash),
+        GrantItem.access_expires_at.set(pair.access_expires_at),
+        GrantItem.expires_at.set(pair.refresh_expires_at),
+    ]
+
+
+class _Cache:
+    """A small per-container cache with a time limit, for registry reads."""
+
+    def __init__(self, seconds: int) -> None:
+        self._seconds = seconds
+        self._entries: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str, load: Callable[[], Any]) -> Any:
+        hit = self._entries.get(key)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < self._seconds:
+            return hit[1]
+        value = load()
+        if self._seconds > 0:
+            self._entries[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class DynamoDBStore:
+    """Registry + AuthorizationStore over the template's tables."""
+
+    def __init__(self, settings: Settings, connection: Connection | None = None) -> None:
+        bind(settings.tables)
+        self._connection = connection or Connection()
+        self._clients = _Cache(settings.registry_cache_seconds)
+        self._apps = _Cache(settings.registry_cache_seconds)
+
+    def clear_cache(self) -> None:
+        self._clients.clear()
+        self._apps.clear()
+
+    # -- Registry -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _get(model: Any, *key: str) -> Any:
+        try:
+            return model.get(*key, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    @translated
+    def client(self, client_id: str) -> Client | None:
+        def load() -> Client | None:
+            item = self._get(ClientItem, client_id)
+            return client_from_item(item) if item else None
+
+        return self._clients.get(client_id, load)
+
+    @translated
+    def app(self, app_id: str) -> App | None:
+        def load() -> App | None:
+            item = self._get(AppItem, app_id)
+            return app_from_item(item) if item else None
+
+        return self._apps.get(app_id, load)
+
+    @translated
+    def user(self, user_id: str) -> User | None:
+        item = self._get(UserItem, user_id)
+        return user_from_item(item) if item else None
+
+    # -- consents ------------------------------------------------------------------------------------
+
+    @translated
+    def consent(self, user_id: str, app_id: str) -> Consent | None:
+        item = self._get(ConsentItem, user_id, app_id)
+        return _consent(item) if item else None
+
+    @translated
+    def save_consent(self, consent: Consent) -> None:
+        ConsentItem(
+            consent.user_id,
+            consent.app_id,
+            scopes=sorted(consent.scopes),
+            open_user_info=consent.open_user_info,
+            consented_at=consent.consented_at,
+            updated_at=consent.updated_at,
+        ).save()
+
+    @translated
+    def consents_of(self, user_id: str) -> list[Consent]:
+        return [_consent(item) for item in ConsentItem.query(user_id, consistent_read=True)]
+
+    # -- codes and grants ------------------------------------------------------------------------------
+
+    @translated
+    def issue_code(self, code: AuthCode, grant: Grant) -> None:
+        with TransactWrite(connection=self._connection) as tx:
+            tx.save(
+                AuthCodeItem(
+                    code.code_hash,
+                    grant_id=code.grant_id,
+                    user_id=code.user_id,
+                    app_id=code.app_id,
+                    client_id=code.client_id,
+                    scopes=list(code.scopes),
+                    status=code.status.value,
+                    issued_at=code.issued_at,
+                    expires_at=code.expires_at,
+                ),
+                condition=AuthCodeItem.code_hash.does_not_exist(),
+            )
+            tx.save(
+                GrantItem(
+                    grant.grant_id,
+                    user_id=grant.user_id,
+                    app_id=grant.app_id,
+                    client_id=grant.client_id,
+                    scopes=list(grant.scopes),
+                    status=grant.status.value,
+                    created_at=grant.created_at,
+                    expires_at=grant.expires_at,
+                ),
+                condition=GrantItem.grant_id.does_not_exist(),
+            )
+
+    @translated
+    def withdraw(self, user_id: str, app_id: str, now: datetime) -> int:
+        ConsentItem(user_id, app_id).delete()
+        revoked = 0
+        for grant in GrantItem.by_user_app.query(user_id, GrantItem.by_user_app.app_id == app_id):
+            revoked += self.revoke_grant(grant.grant_id, now, "WITHDRAWN_BY_USER")
+            # A grant's id is its authCode's hash: an unredeemed code dies with it.
+            self._conditional(
+                AuthCodeItem(grant.grant_id),
+                [AuthCodeItem.status.set(CodeStatus.REVOKED.value)],
+                AuthCodeItem.status == CodeStatus.ISSUED.value,
+            )
+        return revoked
+
+    @staticmethod
+    def _conditional(item: Any, actions: list[Any], condition: Any) -> bool:
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if error.cause_response_code == CONDITION_FAILED_EXCEPTION:
+                return False
+            raise
+        return True
+
+    @translated
+    def revoke_grant(self, grant_id: str, now: datetime, reason: str, access_hash: str | None = None) -> bool:
+        condition = GrantItem.grant_id.exists() & (GrantItem.status != GrantStatus.REVOKED.value)
+        if access_hash is not None:
+            condition &= GrantItem.access_hash == access_hash
+        return self._conditional(
+            GrantItem(grant_id),
+            [
+                GrantItem.status.set(GrantStatus.REVOKED.value),
+                GrantItem.revoked_at.set(now),
+                GrantItem.revoke_reason.set(reason),
+            ],
+            condition,
+        )
+
+    @translated
+    def auth_code(self, code_hash: str) -> AuthCode | None:
+        item = self._get(AuthCodeItem, code_hash)
+        return _code(item) if item else None
+
+    @translated
+    def redeem_code(self, code: AuthCode, pair: TokenPair, window_start: datetime) -> None:
+        now = pair.issued_at
+        first_use = (AuthCodeItem.status == CodeStatus.ISSUED.value) & (AuthCodeItem.expires_at > now)
+        retry = (AuthCodeItem.status == CodeStatus.REDEEMED.value) & (AuthCodeItem.redeemed_at >= window_start)
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(
+                    AuthCodeItem(code.code_hash),
+                    actions=[
+                        AuthCodeItem.status.set(CodeStatus.REDEEMED.value),
+                        AuthCodeItem.redeemed_at.set(AuthCodeItem.redeemed_at | now),
+                    ],
+                    condition=first_use | retry,
+                    return_values=ALL_OLD,
+                )
+                tx.update(
+                    GrantItem(code.grant_id),
+                    actions=_pair_actions(pair),
+                    condition=GrantItem.status.is_in(GrantStatus.PENDING.value, GrantStatus.ACTIVE.value),
+                    return_values=ALL_OLD,
+                )
+                for token in _token_items(code, code.grant_id, pair):
+                    tx.save(token, condition=TokenItem.token_hash.does_not_exist())
+        except TransactWriteError as error:
+            if _retryable(error):
+                raise
+            code_reason, grant_reason = (_reasons(error) + [None, None])[:2]
+            current = code
+            if code_reason is not None and code_reason.code == CONDITION_FAILED:
+                current = _code(AuthCodeItem.from_raw_data(code_reason.raw_item)) if code_reason.raw_item else None
+            grant = None
+            if grant_reason is not None and grant_reason.code == CONDITION_FAILED and grant_reason.raw_item:
+                grant = _grant(GrantItem.from_raw_data(grant_reason.raw_item))
+            raise CodeNotRedeemed(current, grant) from error
+
+    # -- tokens ----------------------------------------------------------------------------------------
+
+    @translated
+    def token(self, token_hash: str) -> Token | None:
+        item = self._get(TokenItem, token_hash)
+        return _token(item) if item else None
+
+    @translated
+    def grant_and_user(self, grant_id: str, user_id: str) -> tuple[Grant | None, User | None]:
+        with TransactGet(connection=self._connection) as tx:
+            grant_future = tx.get(GrantItem, grant_id)
+            user_future = tx.get(UserItem, user_id)
+        grant = _resolved(grant_future)
+        user = _resolved(user_future)
+        return (_grant(grant) if grant else None, user_from_item(user) if user else None)
+
+    @translated
+    def rotate_refresh(self, token: Token, pair: TokenPair, window_start: datetime) -> None:
+        now = pair.issued_at
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(
+                    TokenItem(token.token_hash),
+                    actions=[TokenItem.used_at.set(TokenItem.used_at | now)],
+                    condition=TokenItem.used_at.does_not_exist() | (TokenItem.used_at >= window_start),
+                    return_values=ALL_OLD,
+                )
+                tx.update(
+                    GrantItem(token.grant_id),
+                    actions=[
+                        *_pair_actions(pair),
+                        GrantItem.prev_refresh_hash.set(token.token_hash),
+                        GrantItem.rotated_at.set(now),
+                    ],
+                    # The current refresh token, or the one just rotated away (retry window).
+                    condition=(GrantItem.status == GrantStatus.ACTIVE.value)
+                    & (
+                        (GrantItem.refresh_hash == token.token_hash)
+                        | (GrantItem.prev_refresh_hash == token.token_hash)
+                    ),
+                    return_values=ALL_OLD,
+                )
+                for item in _token_items(token, token.grant_id, pair):
+                    tx.save(item, condition=TokenItem.token_hash.does_not_exist())
+        except TransactWriteError as error:
+            if _retryable(error):
+                raise
+            token_reason, grant_reason = (_reasons(error) + [None, None])[:2]
+            reused = token_reason is not None and token_reason.code == CONDITION_FAILED
+            grant = None
+            if grant_reason is not None and grant_reason.code == CONDITION_FAILED and grant_reason.raw_item:
+                grant = _grant(GrantItem.from_raw_data(grant_reason.raw_item))
+            raise RotationRefused(grant, reused=reused) from error
+
+
+def _resolved(future: Any) -> Any:
+    try:
+        return future.get()
+    except DoesNotExist:
+        return None

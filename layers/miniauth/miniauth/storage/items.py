@@ -1,0 +1,147 @@
+"""PynamoDB item models, one per table of template.yaml. Table names are bound at run time."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from miniauth.config import TableNames
+
+
+class AuthCodeItem(Model):
+    class Meta:
+        table_name = "AuthCodesTable"
+
+    code_hash = UnicodeAttribute(hash_key=True, attr_name="codeHash")
+    grant_id = UnicodeAttribute(attr_name="grantId")
+    user_id = UnicodeAttribute(attr_name="userId")
+    app_id = UnicodeAttribute(attr_name="appId")
+    client_id = UnicodeAttribute(attr_name="authClientId")
+    scopes = ListAttribute(of=UnicodeAttribute)
+    status = UnicodeAttribute()
+    issued_at = UTCDateTimeAttribute(attr_name="issuedAt")
+    expires_at = TTLAttribute(attr_name="expiresAt")
+    redeemed_at = UTCDateTimeAttribute(null=True, attr_name="redeemedAt")
+
+
+class TokenItem(Model):
+    class Meta:
+        table_name = "TokensTable"
+
+    token_hash = UnicodeAttribute(hash_key=True, attr_name="tokenHash")
+    kind = UnicodeAttribute()
+    grant_id = UnicodeAttribute(attr_name="grantId")
+    user_id = UnicodeAttribute(attr_name="userId")
+    app_id = UnicodeAttribute(attr_name="appId")
+    client_id = UnicodeAttribute(attr_name="authClientId")
+    issued_at = UTCDateTimeAttribute(attr_name="issuedAt")
+    expires_at = TTLAttribute(attr_name="expiresAt")
+    used_at = UTCDateTimeAttribute(null=True, attr_name="usedAt")
+
+
+class UserAppIndex(GlobalSecondaryIndex["GrantItem"]):
+    class Meta:
+        index_name = "UserAppIndex"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    app_id = UnicodeAttribute(range_key=True, attr_name="appId")
+
+
+class GrantItem(Model):
+    class Meta:
+        table_name = "GrantsTable"
+
+    grant_id = UnicodeAttribute(hash_key=True, attr_name="grantId")
+    user_id = UnicodeAttribute(attr_name="userId")
+    app_id = UnicodeAttribute(attr_name="appId")
+    client_id = UnicodeAttribute(attr_name="authClientId")
+    scopes = ListAttribute(of=UnicodeAttribute)
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+    expires_at = TTLAttribute(attr_name="expiresAt")
+    access_hash = UnicodeAttribute(null=True, attr_name="accessHash")
+    refresh_hash = UnicodeAttribute(null=True, attr_name="refreshHash")
+    access_expires_at = UTCDateTimeAttribute(null=True, attr_name="accessExpiresAt")
+    prev_refresh_hash = UnicodeAttribute(null=True, attr_name="prevRefreshHash")
+    rotated_at = UTCDateTimeAttribute(null=True, attr_name="rotatedAt")
+    revoked_at = UTCDateTimeAttribute(null=True, attr_name="revokedAt")
+    revoke_reason = UnicodeAttribute(null=True, attr_name="revokeReason")
+    by_user_app = UserAppIndex()
+
+
+class ConsentItem(Model):
+    class Meta:
+        table_name = "ConsentsTable"
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    app_id = UnicodeAttribute(range_key=True, attr_name="appId")
+    scopes = ListAttribute(of=UnicodeAttribute, default=list)
+    open_user_info = BooleanAttribute(default=False, attr_name="openUserInfo")
+    consented_at = UTCDateTimeAttribute(attr_name="consentedAt")
+    updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
+
+
+class ClientItem(Model):
+    class Meta:
+        table_name = "ClientsTable"
+
+    client_id = UnicodeAttribute(hash_key=True, attr_name="authClientId")
+    name = UnicodeAttribute()
+    status = UnicodeAttribute(default="ACTIVE")
+    allowed_scopes = ListAttribute(of=UnicodeAttribute, default=list, attr_name="allowedScopes")
+    grant_types = ListAttribute(of=UnicodeAttribute, default=list, attr_name="grantTypes")
+    # keyVersion -> PEM public key
+    public_keys = MapAttribute(default=dict, attr_name="publicKeys")
+
+
+class AppItem(Model):
+    class Meta:
+        table_name = "AppsTable"
+
+    app_id = UnicodeAttribute(hash_key=True, attr_name="appId")
+    client_id = UnicodeAttribute(attr_name="authClientId")
+    name = UnicodeAttribute()
+    logo = UnicodeAttribute(null=True)
+
+
+class UserItem(Model):
+    class Meta:
+        table_name = "UsersTable"
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    status = UnicodeAttribute(default="ACTIVE")
+    nick_name = UnicodeAttribute(null=True, attr_name="nickName")
+    user_name = MapAttribute(null=True, attr_name="userName")
+    avatar = UnicodeAttribute(null=True)
+    gender = UnicodeAttribute(null=True)
+    birth_date = UnicodeAttribute(null=True, attr_name="birthDate")
+    nationality = UnicodeAttribute(null=True)
+    login_id_infos = ListAttribute(null=True, attr_name="loginIdInfos")
+    contact_infos = ListAttribute(null=True, attr_name="contactInfos")
+    addresses = ListAttribute(null=True)
+
+
+ITEMS: dict[str, type[Model]] = {
+    "auth_codes": AuthCodeItem,
+    "tokens": TokenItem,
+    "grants": GrantItem,
+    "consents": ConsentItem,
+    "clients": ClientItem,
+    "apps": AppItem,
+    "users": UserItem,
+}
+
+
+def bind(tables: TableNames) -> None:
+    """Point every model at the deployed table names (pynamodb reconnects when a name changes)."""
+    for field_name, model in ITEMS.items():
+        model.Meta.table_name = getattr(tables, field_name)
