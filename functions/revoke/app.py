@@ -1,0 +1,31 @@
+"""revoke: POST /v2/authorizations/revoke and /v1/authorizations/cancelToken."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from miniauth.protocol.api import lambda_handler
+from miniauth.protocol.envelope import V1, V2, success
+from miniauth.protocol.open_api import calling_client, open_api_resolver
+from miniauth.protocol.requests import AccessTokenV1, AccessTokenV2
+from miniauth.runtime import token_service
+
+app = open_api_resolver()
+
+
+@app.post("/v2/authorizations/revoke")
+def revoke_v2(request: Annotated[AccessTokenV2, Body()]):
+    client = calling_client(app, request.authClientId)
+    token_service().revoke(client, request.appId, request.accessToken)
+    return success(V2)
+
+
+@app.post("/v1/authorizations/cancelToken")
+def revoke_v1(request: Annotated[AccessTokenV1, Body()]):
+    client = calling_client(app)
+    token_service().revoke(client, request.referenceClientId, request.accessToken)
+    return success(V1)
+
+
+handler = lambda_handler(app)

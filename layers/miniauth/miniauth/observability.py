@@ -1,0 +1,51 @@
+"""Logger and metrics, created once per container. The X-Ray tracer loads only when enabled."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import MetricUnit, Metrics, single_metric
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "miniauth"))
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "miniauth"))
+
+AUTH_CODES_ISSUED = "AuthCodesIssued"
+TOKENS_ISSUED = "TokenPairsIssued"
+REPLAYS_DETECTED = "ReplaysDetected"
+REFUSALS = "Refusals"
+
+
+def count(name: str) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def count_refusal(result_code: str) -> None:
+    """One EMF blob per refusal, so the resultCode dimension does not leak onto other metrics."""
+    with single_metric(
+        name=REFUSALS,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=metrics.namespace,
+        default_dimensions={"service": metrics.service or "miniauth", "resultCode": result_code},
+    ):
+        pass
+
+
+def tracing_enabled() -> bool:
+    return os.environ.get("MINIAUTH_TRACING", "false").lower() == "true"
+
+
+def instrument(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a Lambda handler with logging context, metrics flush and (if enabled) tracing."""
+    from aws_lambda_powertools.logging import correlation_paths
+
+    wrapped = logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)(handler)
+    wrapped = metrics.log_metrics(wrapped)
+    if tracing_enabled():
+        from aws_lambda_powertools.tracing import Tracer  # pulls in the X-Ray SDK: only when asked
+
+        wrapped = Tracer().capture_lambda_handler(wrapped)
+    return wrapped

@@ -1,0 +1,1 @@
+"""The wire: request models, the result envelope, and the API Gateway resolvers."""

@@ -1,0 +1,75 @@
+"""API Gateway REST resolvers shared by every function: validation, errors, not-found, handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from miniauth.domain.ports import StorageThrottled
+from miniauth.observability import REPLAYS_DETECTED, count, count_refusal, instrument, logger
+from miniauth.protocol.envelope import respond, version_of
+from miniauth.results import (
+    INVALID_API,
+    PARAM_ILLEGAL,
+    REQUEST_TRAFFIC_EXCEED_LIMIT,
+    UNKNOWN_EXCEPTION,
+    MiniauthError,
+    ResultCode,
+)
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    """Field locations and reasons only: never echo the values a caller sent."""
+    parts = []
+    for error in errors[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "Illegal parameters: " + "; ".join(parts) if parts else PARAM_ILLEGAL.message
+
+
+def resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    def refuse(result: ResultCode, message: str | None = None, **fields: Any) -> Response:
+        version = version_of(app.current_event.resource)
+        count_refusal(result.code)
+        logger.info(
+            "request refused",
+            extra={"resultCode": result.spelled(version), "route": app.current_event.resource},
+        )
+        return respond(result, version, message, **fields)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response:
+        return refuse(PARAM_ILLEGAL, _describe(list(error.errors())))
+
+    @app.exception_handler(MiniauthError)
+    def _refused(error: MiniauthError) -> Response:
+        if error.replay:
+            count(REPLAYS_DETECTED)
+        return refuse(error.result, error.message, **error.extra)
+
+    @app.exception_handler(StorageThrottled)
+    def _throttled(error: StorageThrottled) -> Response:
+        return refuse(REQUEST_TRAFFIC_EXCEED_LIMIT)
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unexpected failure")
+        return refuse(UNKNOWN_EXCEPTION)
+
+    @app.not_found
+    def _no_route(error: Exception) -> Response:
+        return refuse(INVALID_API, f"No API at {app.current_event.http_method} {app.current_event.path}.")
+
+    return app
+
+
+def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return instrument(handler)

@@ -1,0 +1,40 @@
+"""Composition root: one store and one set of services per container, built on first use."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from miniauth.clock import Clock, SystemClock
+from miniauth.config import settings
+from miniauth.domain.tokens import TokenService
+from miniauth.domain.wallet import WalletService
+from miniauth.storage.dynamodb import DynamoDBStore
+
+_clock: Clock = SystemClock()
+
+
+@lru_cache(maxsize=1)
+def store() -> DynamoDBStore:
+    return DynamoDBStore(settings())
+
+
+@lru_cache(maxsize=1)
+def token_service() -> TokenService:
+    return TokenService(store(), store(), _clock, settings())
+
+
+@lru_cache(maxsize=1)
+def wallet_service() -> WalletService:
+    return WalletService(store(), store(), _clock, settings())
+
+
+def use_clock(clock: Clock) -> None:
+    """Tests and the local server move time by swapping the clock (services are rebuilt)."""
+    global _clock
+    _clock = clock
+    reset()
+
+
+def reset() -> None:
+    for built in (store, token_service, wallet_service, settings):
+        built.cache_clear()

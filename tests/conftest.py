@@ -1,0 +1,60 @@
+"""Fixtures: moto tables built from template.yaml, a movable clock, the demo registry."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports boto3/pynamodb or reads settings: a fake account and the template's environment.
+os.environ.update(
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+)
+for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+    os.environ.pop(_name, None)
+
+from collections.abc import Iterator  # noqa: E402
+
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from support import TEMPLATE, Api, FakeClock  # noqa: E402
+
+os.environ.update(TEMPLATE.function("ApplyTokenFunction").environment)
+
+from miniauth import runtime  # noqa: E402
+from miniauth.clock import SystemClock  # noqa: E402
+from miniauth.local.demo import seed  # noqa: E402
+from miniauth.local.template import create_tables  # noqa: E402
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[object]:
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        create_tables(client, TEMPLATE)
+        runtime.reset()
+        yield client
+        runtime.reset()
+
+
+@pytest.fixture
+def clock(dynamodb: object) -> Iterator[FakeClock]:
+    fake = FakeClock()
+    runtime.use_clock(fake)
+    yield fake
+    runtime.use_clock(SystemClock())
+
+
+@pytest.fixture
+def registry(dynamodb: object, clock: FakeClock) -> object:
+    runtime.store()  # binds the item models to the template's table names
+    seed()
+    return runtime.store()
+
+
+@pytest.fixture
+def api(registry: object) -> Api:
+    return Api()

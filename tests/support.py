@@ -1,0 +1,166 @@
+"""Test helpers: the template, moto tables, a movable clock, demo data and an in-process API."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from miniauth.local.events import proxy_event
+from miniauth.local.functions import LambdaContext, load_handler
+from miniauth.local.template import Template
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+TEMPLATE = Template(ROOT / "template.yaml")
+
+CLIENT_ID = "2022000000000001"
+OTHER_CLIENT_ID = "2022000000000002"
+SUSPENDED_CLIENT_ID = "2022000000000009"
+APP_ID = "2021000000000001"
+SECOND_APP_ID = "2021000000000002"
+OTHER_APP_ID = "2021000000000003"  # belongs to OTHER_CLIENT_ID
+USER_ID = "2088000000000001"
+BARE_USER_ID = "2088000000000002"  # a user with no profile fields beyond the id
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 22, 2, 0, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def code(self) -> str:
+        return self.body["result"]["resultCode"]
+
+    @property
+    def result_status(self) -> str:
+        return self.body["result"]["resultStatus"]
+
+
+class Api:
+    """Calls the real handlers with API Gateway proxy events built like events/*.json."""
+
+    def __init__(self, template: Template = TEMPLATE) -> None:
+        self._routes: dict[str, tuple[Any, bool, str]] = {}
+        for spec in template.functions():
+            for route in spec.routes:
+                self._routes[route.path] = (spec, route.iam, spec.logical_id)
+
+    def handler_for(self, path: str) -> Any:
+        spec, _, _ = self._routes[path]
+        return load_handler(spec)
+
+    def raw(self, path: str, body: str | None, headers: dict[str, str] | None = None) -> Answer:
+        spec, iam, logical_id = self._routes.get(path, (None, False, "Unknown"))
+        handler = load_handler(spec) if spec else self.handler_for("/v2/authorizations/applyToken")
+        event = proxy_event(
+            "POST", path, body, headers or {}, resource=path, iam_caller="wallet-backend" if iam else None
+        )
+        response = handler(event, LambdaContext(function_name=logical_id))
+        return Answer(response["statusCode"], json.loads(response["body"]), response.get("headers") or {})
+
+    def call(self, path: str, body: dict[str, Any], client_id: str | None = CLIENT_ID, **headers: str) -> Answer:
+        sent = {"Content-Type": "application/json; charset=UTF-8", **headers}
+        if client_id is not None and not path.startswith("/wallet/"):
+            sent["Client-Id"] = client_id
+        return self.raw(path, json.dumps(body), sent)
+
+    # -- the flow's steps -------------------------------------------------------------------------------
+
+    def auth_code(self, scopes: list[str] | None = None, user_id: str = USER_ID, app_id: str = APP_ID,
+                  consented: list[str] | None = None) -> str:
+        body: dict[str, Any] = {"userId": user_id, "appId": app_id}
+        if scopes is not None:
+            body["scopes"] = scopes
+        body["consentedScopes"] = consented if consented is not None else (scopes or [])
+        answer = self.call("/wallet/getAuthCode", body)
+        assert answer.code == "SUCCESS", answer.body
+        return answer.body["authCode"]
+
+    def apply_code(self, code: str, app_id: str = APP_ID, client_id: str = CLIENT_ID) -> Answer:
+        return self.call(
+            "/v2/authorizations/applyToken",
+            {"appId": app_id, "authClientId": client_id, "grantType": "AUTHORIZATION_CODE", "authCode": code},
+            client_id=client_id,
+        )
+
+    def refresh(self, refresh_token: str, app_id: str = APP_ID, client_id: str = CLIENT_ID) -> Answer:
+        return self.call(
+            "/v2/authorizations/applyToken",
+            {"appId": app_id, "authClientId": client_id, "grantType": "REFRESH_TOKEN",
+             "refreshToken": refresh_token},
+            client_id=client_id,
+        )
+
+    def inquiry(self, access_token: str, app_id: str = APP_ID, client_id: str = CLIENT_ID) -> Answer:
+        return self.call(
+            "/v2/users/inquiryUserInfo",
+            {"appId": app_id, "authClientId": client_id, "accessToken": access_token},
+            client_id=client_id,
+        )
+
+    def revoke(self, access_token: str, app_id: str = APP_ID, client_id: str = CLIENT_ID) -> Answer:
+        return self.call(
+            "/v2/authorizations/revoke",
+            {"appId": app_id, "authClientId": client_id, "accessToken": access_token},
+            client_id=client_id,
+        )
+
+    def tokens(self, scopes: list[str] | None = None) -> dict[str, Any]:
+        answer = self.apply_code(self.auth_code(scopes))
+        assert answer.code == "SUCCESS", answer.body
+        return answer.body
+
+
+def snapshot(client: Any) -> dict[str, list[Any]]:
+    """Every item of every table, sorted, for byte-for-byte comparisons."""
+    tables = {}
+    for name in sorted(client.list_tables()["TableNames"]):
+        items = client.scan(TableName=name, ConsistentRead=True)["Items"]
+        tables[name] = sorted(json.dumps(item, sort_keys=True) for item in items)
+    return tables
+
+
+class SerialisedMoto:
+    """moto's conditional writes are not atomic under threads; real DynamoDB's are. Serialise them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+
+    def __enter__(self) -> SerialisedMoto:
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        self._original = BotocoreStubber.__call__
+        lock, original = self.lock, self._original
+
+        def locked(stubber: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return original(stubber, *args, **kwargs)
+
+        BotocoreStubber.__call__ = locked  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        BotocoreStubber.__call__ = self._original  # type: ignore[method-assign]
