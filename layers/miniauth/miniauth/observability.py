@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.logging import Logger
-from aws_lambda_powertools.metrics import MetricUnit, Metrics, single_metric
+from aws_lambda_powertools.metrics import Metrics, MetricUnit, single_metric
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "miniauth"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "miniauth"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 AUTHORIZATION_CODE = "AUTHORIZATION_CODE"
@@ -12,24 +12,24 @@ REFRESH_TOKEN = "REFRESH_TOKEN"
 GRANT_TYPES = (AUTHORIZATION_CODE, REFRESH_TOKEN)
 
 
-class ClientStatus(str, Enum):
+class ClientStatus(StrEnum):
     ACTIVE = "ACTIVE"
     SUSPENDED = "SUSPENDED"
 
 
-class CodeStatus(str, Enum):
+class CodeStatus(StrEnum):
     ISSUED = "ISSUED"
     REDEEMED = "REDEEMED"
     REVOKED = "REVOKED"  # the user withdrew the authorization before it was redeemed
 
 
-class GrantStatus(str, Enum):
+class GrantStatus(StrEnum):
     PENDING = "PENDING"  # its authCode is not redeemed yet
     ACTIVE = "ACTIVE"
     REVOKED = "REVOKED"
 
 
-class TokenKind(str, Enum):
+class TokenKind(StrEnum):
     ACCESS = "ACCESS"
     REFRESH = "REFRESH"
 

@@ -77,7 +77,10 @@ class TokenService:
             issued_at=now,
         )
 
-    def _window_start(self, now: datetime) -> datetime:
+    def _window_start(self, now: datetime) -> datetime | None:
+        """Earliest first use still inside the retry window; None when the window is disabled (0 s)."""
+        if self._settings.retry_grace <= 0:
+            return None
         return now - timedelta(seconds=self._settings.retry_grace)
 
     def check_app(self, client: Client, app_id: str | None) -> None:
@@ -139,7 +142,8 @@ class TokenService:
             raise ExpiredAuthCode()
 
     def _in_window(self, first_use: datetime | None, now: datetime) -> bool:
-        return first_use is not None and now - first_use <= timedelta(seconds=self._settings.retry_grace)
+        window_start = self._window_start(now)
+        return first_use is not None and window_start is not None and first_use >= window_start
 
     def _refresh(self, client: Client, app_id: str | None, refresh_token: str) -> Issued:
         now = self._now()

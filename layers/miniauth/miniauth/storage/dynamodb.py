@@ -371,10 +371,13 @@ class DynamoDBStore:
         return _code(item) if item else None
 
     @translated
-    def redeem_code(self, code: AuthCode, pair: TokenPair, window_start: datetime) -> None:
+    def redeem_code(self, code: AuthCode, pair: TokenPair, window_start: datetime | None) -> None:
         now = pair.issued_at
-        first_use = (AuthCodeItem.status == CodeStatus.ISSUED.value) & (AuthCodeItem.expires_at > now)
-        retry = (AuthCodeItem.status == CodeStatus.REDEEMED.value) & (AuthCodeItem.redeemed_at >= window_start)
+        condition = (AuthCodeItem.status == CodeStatus.ISSUED.value) & (AuthCodeItem.expires_at > now)
+        if window_start is not None:
+            condition |= (AuthCodeItem.status == CodeStatus.REDEEMED.value) & (
+                AuthCodeItem.redeemed_at >= window_start
+            )
         try:
             with TransactWrite(connection=self._connection) as tx:
                 tx.update(
@@ -383,7 +386,7 @@ class DynamoDBStore:
                         AuthCodeItem.status.set(CodeStatus.REDEEMED.value),
                         AuthCodeItem.redeemed_at.set(AuthCodeItem.redeemed_at | now),
                     ],
-                    condition=first_use | retry,
+                    condition=condition,
                     return_values=ALL_OLD,
                 )
                 tx.update(
@@ -423,14 +426,20 @@ class DynamoDBStore:
         return (_grant(grant) if grant else None, user_from_item(user) if user else None)
 
     @translated
-    def rotate_refresh(self, token: Token, pair: TokenPair, window_start: datetime) -> None:
+    def rotate_refresh(self, token: Token, pair: TokenPair, window_start: datetime | None) -> None:
         now = pair.issued_at
+        unused = TokenItem.used_at.does_not_exist()
+        current = GrantItem.refresh_hash == token.token_hash
+        if window_start is not None:
+            # Or the one just rotated away, presented again inside the retry window.
+            unused |= TokenItem.used_at >= window_start
+            current |= GrantItem.prev_refresh_hash == token.token_hash
         try:
             with TransactWrite(connection=self._connection) as tx:
                 tx.update(
                     TokenItem(token.token_hash),
                     actions=[TokenItem.used_at.set(TokenItem.used_at | now)],
-                    condition=TokenItem.used_at.does_not_exist() | (TokenItem.used_at >= window_start),
+                    condition=unused,
                     return_values=ALL_OLD,
                 )
                 tx.update(
@@ -440,12 +449,7 @@ class DynamoDBStore:
                         GrantItem.prev_refresh_hash.set(token.token_hash),
                         GrantItem.rotated_at.set(now),
                     ],
-                    # The current refresh token, or the one just rotated away (retry window).
-                    condition=(GrantItem.status == GrantStatus.ACTIVE.value)
-                    & (
-                        (GrantItem.refresh_hash == token.token_hash)
-                        | (GrantItem.prev_refresh_hash == token.token_hash)
-                    ),
+                    condition=(GrantItem.status == GrantStatus.ACTIVE.value) & current,
                     return_values=ALL_OLD,
                 )
                 for item in _token_items(token, token.grant_id, pair):

@@ -1,0 +1,86 @@
+"""template.yaml is the source of truth: its shape is checked here, its tables feed every other test."""
+
+from __future__ import annotations
+
+import json
+
+from miniauth.local.functions import load_handler
+
+from support import EVENTS, TEMPLATE
+
+OPEN_API_ROUTES = {
+    "/v2/authorizations/applyToken", "/v1/authorizations/applyToken",
+    "/v2/users/inquiryUserInfo", "/v1/customers/user/inquiryUserInfoByAccessToken",
+    "/v2/authorizations/revoke", "/v1/authorizations/cancelToken",
+}
+WALLET_ROUTES = {
+    "/wallet/getAuthCode", "/wallet/getOpenUserInfo",
+    "/wallet/authorizations/list", "/wallet/authorizations/revoke",
+}
+
+
+def test_every_operation_is_its_own_function_on_the_shared_layer() -> None:
+    functions = TEMPLATE.of_type("AWS::Serverless::Function")
+    assert set(functions) == {
+        "ApplyTokenFunction", "InquiryUserInfoFunction", "RevokeFunction", "GetAuthCodeFunction",
+        "GetOpenUserInfoFunction", "ListAuthorizationsFunction", "RevokeAuthorizationFunction",
+    }
+    globals_ = TEMPLATE.document["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.13"
+    assert globals_["Architectures"] == ["arm64"]
+    assert globals_["Layers"] == [{"Ref": "MiniauthLayer"}]
+    layer = TEMPLATE.resources["MiniauthLayer"]
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+def test_routes_and_auth() -> None:
+    routes = {route.path: route for spec in TEMPLATE.functions() for route in spec.routes}
+    assert set(routes) == OPEN_API_ROUTES | WALLET_ROUTES
+    assert all(routes[p].iam for p in WALLET_ROUTES)
+    assert not any(routes[p].iam for p in OPEN_API_ROUTES)
+    assert all(route.method == "POST" for route in routes.values())
+
+
+def test_tables_expire_codes_and_tokens_and_are_retained() -> None:
+    tables = TEMPLATE.of_type("AWS::DynamoDB::Table")
+    for name, table in tables.items():
+        props = table["Properties"]
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", name
+        assert props["BillingMode"] == "PAY_PER_REQUEST", name
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
+    for name in ("AuthCodesTable", "TokensTable", "GrantsTable"):
+        assert tables[name]["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+
+
+def test_every_lifetime_is_a_parameter_wired_into_the_functions() -> None:
+    env = TEMPLATE.function("ApplyTokenFunction").environment
+    for parameter, variable in {
+        "AuthCodeTtlSeconds": "AUTH_CODE_TTL_SECONDS",
+        "AccessTokenTtlSeconds": "ACCESS_TOKEN_TTL_SECONDS",
+        "RefreshTokenTtlSeconds": "REFRESH_TOKEN_TTL_SECONDS",
+        "RetryGraceSeconds": "RETRY_GRACE_SECONDS",
+        "RequestTimeSkewSeconds": "REQUEST_TIME_SKEW_SECONDS",
+    }.items():
+        assert env[variable] == TEMPLATE.parameters[parameter]
+    assert "ApiUrl" in TEMPLATE.document["Outputs"]
+
+
+def test_each_function_may_only_touch_the_tables_it_uses() -> None:
+    """Least privilege: no wildcard actions or resources, and Open API functions never write consents."""
+    for spec_id, resource in TEMPLATE.of_type("AWS::Serverless::Function").items():
+        for policy in resource["Properties"]["Policies"]:
+            for statement in policy["Statement"]:
+                assert all(action.startswith("dynamodb:") and "*" not in action for action in statement["Action"])
+                assert "*" not in json.dumps(statement["Resource"]), spec_id
+    open_api = ("ApplyTokenFunction", "InquiryUserInfoFunction", "RevokeFunction")
+    for name in open_api:
+        text = json.dumps(TEMPLATE.resources[name]["Properties"]["Policies"])
+        assert "ConsentsTable" not in text
+        assert "dynamodb:DeleteItem" not in text and "dynamodb:Query" not in text
+
+
+def test_one_event_per_route_and_every_handler_loads() -> None:
+    events = {json.loads(p.read_text())["path"] for p in EVENTS.glob("*.json")}
+    assert events == OPEN_API_ROUTES | WALLET_ROUTES
+    for spec in TEMPLATE.functions():
+        assert callable(load_handler(spec))
