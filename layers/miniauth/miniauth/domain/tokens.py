@@ -164,13 +164,12 @@ class TokenService:
         try:
             self._store.rotate_refresh(token, pair, self._window_start(now))
         except RotationRefused as refused:
-            if refused.grant is not None and refused.grant.status is not GrantStatus.ACTIVE:
-                raise InvalidRefreshToken() from None
-            if not (refused.reused or refused.grant is not None):
-                raise InvalidRefreshToken() from None
-            # Lost a race, and the grant moved past this token: a used refresh token is being replayed.
-            self._store.revoke_grant(token.grant_id, now, REASON_REFRESH_REUSE)
-            raise UsedRefreshToken(replay=True) from None
+            if refused.reused and (refused.grant is None or refused.grant.status is GrantStatus.ACTIVE):
+                # Lost a race to a use outside the window: a used refresh token is being replayed.
+                self._store.revoke_grant(token.grant_id, now, REASON_REFRESH_REUSE)
+                raise UsedRefreshToken(replay=True) from None
+            # The grant is revoked, or this never-used token's pair was replaced (retry window).
+            raise InvalidRefreshToken() from None
         return Issued(pair=pair, customer_id=token.user_id, retried=token.used_at is not None)
 
     # -- inquiryUserInfo and revoke --------------------------------------------------------------------

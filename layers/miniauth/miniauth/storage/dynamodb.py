@@ -42,6 +42,7 @@ from miniauth.storage.items import (
     ConsentItem,
     GrantItem,
     TokenItem,
+    UserAppIndex,
     UserItem,
     bind,
 )
@@ -330,7 +331,7 @@ class DynamoDBStore:
     def withdraw(self, user_id: str, app_id: str, now: datetime) -> int:
         ConsentItem(user_id, app_id).delete()
         revoked = 0
-        for grant in GrantItem.by_user_app.query(user_id, GrantItem.by_user_app.app_id == app_id):
+        for grant in GrantItem.by_user_app.query(user_id, UserAppIndex.app_id == app_id):
             revoked += self.revoke_grant(grant.grant_id, now, "WITHDRAWN_BY_USER")
             # A grant's id is its authCode's hash: an unredeemed code dies with it.
             self._conditional(
@@ -400,13 +401,11 @@ class DynamoDBStore:
         except TransactWriteError as error:
             if _retryable(error):
                 raise
-            code_reason, grant_reason = (_reasons(error) + [None, None])[:2]
+            failed = _failed_items(error)
             current = code
-            if code_reason is not None and code_reason.code == CONDITION_FAILED:
-                current = _code(AuthCodeItem.from_raw_data(code_reason.raw_item)) if code_reason.raw_item else None
-            grant = None
-            if grant_reason is not None and grant_reason.code == CONDITION_FAILED and grant_reason.raw_item:
-                grant = _grant(GrantItem.from_raw_data(grant_reason.raw_item))
+            if "codeHash" in failed:
+                current = _code(AuthCodeItem.from_raw_data(failed["codeHash"])) if failed["codeHash"] else None
+            grant = _grant(GrantItem.from_raw_data(failed["grantId"])) if failed.get("grantId") else None
             raise CodeNotRedeemed(current, grant) from error
 
     # -- tokens ----------------------------------------------------------------------------------------
@@ -457,12 +456,26 @@ class DynamoDBStore:
         except TransactWriteError as error:
             if _retryable(error):
                 raise
-            token_reason, grant_reason = (_reasons(error) + [None, None])[:2]
-            reused = token_reason is not None and token_reason.code == CONDITION_FAILED
-            grant = None
-            if grant_reason is not None and grant_reason.code == CONDITION_FAILED and grant_reason.raw_item:
-                grant = _grant(GrantItem.from_raw_data(grant_reason.raw_item))
-            raise RotationRefused(grant, reused=reused) from error
+            failed = _failed_items(error)
+            grant = _grant(GrantItem.from_raw_data(failed["grantId"])) if failed.get("grantId") else None
+            raise RotationRefused(grant, reused="tokenHash" in failed) from error
+
+
+def _failed_items(error: TransactWriteError) -> dict[str, Any]:
+    """The items whose condition failed, keyed by their table's key name (codeHash, grantId, tokenHash).
+
+    pynamodb reorders a transaction's items (checks, deletes, puts, updates), so reasons are matched
+    by the key of the item they return, never by position. A failed item that did not exist maps to None.
+    """
+    failed: dict[str, Any] = {}
+    for reason in _reasons(error):
+        if reason is None or reason.code != CONDITION_FAILED:
+            continue
+        item = reason.raw_item or {}
+        key = next((k for k in ("codeHash", "tokenHash", "grantId") if k in item), None)
+        if key is not None:
+            failed[key] = item
+    return failed
 
 
 def _resolved(future: Any) -> Any:
