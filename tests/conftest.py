@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 # Before anything imports boto3/pynamodb or reads settings: a fake account and the template's environment.
@@ -14,19 +15,25 @@ os.environ.update(
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
     os.environ.pop(_name, None)
 
+import tempfile  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from support import TEMPLATE, Api, FakeClock  # noqa: E402
+from support import MERCHANT_KEYS, TEMPLATE, WALLET_KEY, Api, FakeClock, private_pem, public_pem  # noqa: E402
 
 os.environ.update(TEMPLATE.function("ApplyTokenFunction").environment)
+os.environ.pop("WALLET_KEY_SECRET", None)
+_wallet_key_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)  # noqa: SIM115
+_wallet_key_file.write(json.dumps({"currentKeyVersion": "1", "privateKeys": {"1": private_pem(WALLET_KEY)}}))
+_wallet_key_file.close()
+os.environ["WALLET_KEY_FILE"] = _wallet_key_file.name
 
 from miniauth import runtime  # noqa: E402
 from miniauth.clock import SystemClock  # noqa: E402
-from miniauth.local.demo import seed  # noqa: E402
+from miniauth.local.demo import CLIENTS, seed  # noqa: E402
 from miniauth.local.template import create_tables  # noqa: E402
 
 
@@ -51,7 +58,7 @@ def clock(dynamodb: object) -> Iterator[FakeClock]:
 @pytest.fixture
 def registry(dynamodb: object, clock: FakeClock) -> object:
     runtime.store()  # binds the item models to the template's table names
-    seed()
+    seed(clients=[{**c, "public_keys": {"1": public_pem(MERCHANT_KEYS[c["client_id"]])}} for c in CLIENTS])
     return runtime.store()
 
 

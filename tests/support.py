@@ -9,6 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from miniauth import runtime, signing
+from miniauth.clock import iso8601
 from miniauth.local.events import proxy_event
 from miniauth.local.functions import LambdaContext, load_handler
 from miniauth.local.template import Template
@@ -25,6 +30,39 @@ SECOND_APP_ID = "2021000000000002"
 OTHER_APP_ID = "2021000000000003"  # belongs to OTHER_CLIENT_ID
 USER_ID = "2088000000000001"
 BARE_USER_ID = "2088000000000002"  # a user with no profile fields beyond the id
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def private_pem(key: rsa.RSAPrivateKey, pkcs1: bool = False) -> str:
+    fmt = serialization.PrivateFormat.TraditionalOpenSSL if pkcs1 else serialization.PrivateFormat.PKCS8
+    return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
+
+
+def public_pem(key: rsa.RSAPrivateKey, pkcs1: bool = False) -> str:
+    fmt = serialization.PublicFormat.PKCS1 if pkcs1 else serialization.PublicFormat.SubjectPublicKeyInfo
+    return key.public_key().public_bytes(serialization.Encoding.PEM, fmt).decode()
+
+
+# One key pair per demo client (keyVersion 1) and the wallet's own, made once per test session.
+MERCHANT_KEYS = {client_id: new_key() for client_id in (CLIENT_ID, OTHER_CLIENT_ID, SUSPENDED_CLIENT_ID)}
+WALLET_KEY = new_key()
+STRANGER_KEY = new_key()
+
+
+def signed_headers(path: str, body: str, client_id: str, key: rsa.RSAPrivateKey | None = None,
+                   key_version: str = "1", request_time: str | None = None) -> dict[str, str]:
+    """The headers a merchant sends: Client-Id, Request-Time and an RSA256 Signature over path and body."""
+    moment = request_time or iso8601(runtime.clock().now())
+    key = key or MERCHANT_KEYS.get(client_id, STRANGER_KEY)
+    content = signing.signed_content(path, client_id, moment, body)
+    return {
+        "Client-Id": client_id,
+        "Request-Time": moment,
+        "Signature": signing.signature_header(key_version, signing.sign(key, content)),
+    }
 
 
 class FakeClock:
@@ -80,10 +118,13 @@ class Api:
         return Answer(response["statusCode"], json.loads(response["body"]), response.get("headers") or {})
 
     def call(self, path: str, body: dict[str, Any], client_id: str | None = CLIENT_ID, **headers: str) -> Answer:
-        sent = {"Content-Type": "application/json; charset=UTF-8", **headers}
+        """A signed Open API call (or a plain wallet call); explicit headers override the signed ones."""
+        text = json.dumps(body)
+        sent = {"Content-Type": "application/json; charset=UTF-8"}
         if client_id is not None and not path.startswith("/wallet/"):
-            sent["Client-Id"] = client_id
-        return self.raw(path, json.dumps(body), sent)
+            sent.update(signed_headers(path, text, client_id))
+        sent.update(headers)
+        return self.raw(path, text, sent)
 
     # -- the flow's steps -------------------------------------------------------------------------------
 

@@ -8,9 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from miniauth.clock import iso8601
 from miniauth.domain.tokens import Issued
 from miniauth.observability import TOKENS_ISSUED, count
-from miniauth.protocol.api import lambda_handler
 from miniauth.protocol.envelope import V1, V2, success
-from miniauth.protocol.open_api import calling_client, open_api_resolver
+from miniauth.protocol.open_api import calling_client, open_api_handler, open_api_resolver
 from miniauth.protocol.requests import ApplyTokenV1, ApplyTokenV2
 from miniauth.runtime import token_service
 
@@ -49,4 +48,4 @@ def apply_token_v1(request: Annotated[ApplyTokenV1, Body()]):
     return _issued(V1, issued, request.extendInfo)
 
 
-handler = lambda_handler(app)
+handler = open_api_handler(app)

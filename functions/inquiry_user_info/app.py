@@ -4,9 +4,8 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from miniauth.protocol.api import lambda_handler
 from miniauth.protocol.envelope import V1, V2, success
-from miniauth.protocol.open_api import calling_client, open_api_resolver
+from miniauth.protocol.open_api import calling_client, open_api_handler, open_api_resolver
 from miniauth.protocol.requests import AccessTokenV1, AccessTokenV2
 from miniauth.runtime import token_service
 
@@ -26,4 +25,4 @@ def inquiry_user_info_v1(request: Annotated[AccessTokenV1, Body()]):
     return success(V1, userInfo=user_info)
 
 
-handler = lambda_handler(app)
+handler = open_api_handler(app)

@@ -13,6 +13,10 @@ from miniauth.storage.dynamodb import DynamoDBStore
 _clock: Clock = SystemClock()
 
 
+def clock() -> Clock:
+    return _clock
+
+
 @lru_cache(maxsize=1)
 def store() -> DynamoDBStore:
     return DynamoDBStore(settings())

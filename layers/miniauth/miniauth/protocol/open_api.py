@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from miniauth.domain.models import Client
+from miniauth.observability import instrument, logger
 from miniauth.protocol.api import resolver
-from miniauth.protocol.security import identify_client
+from miniauth.protocol.security import identify_client, sign_response
 from miniauth.results import InvalidAuthClient
+from miniauth.wallet_keys import WalletKeyUnavailable
 
 
 def open_api_resolver() -> APIGatewayRestResolver:
@@ -29,3 +32,23 @@ def calling_client(app: APIGatewayRestResolver, body_client_id: str | None = Non
     if body_client_id is not None and body_client_id != client.client_id:
         raise InvalidAuthClient("authClientId does not match the Client-Id header.")
     return client
+
+
+def open_api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point of an Open API function: resolve, then sign whatever is answered."""
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = app.resolve(event, context)
+        try:
+            return sign_response(event, response)
+        except WalletKeyUnavailable:
+            logger.exception("wallet signing key unavailable")
+            return {
+                "statusCode": 500,
+                "headers": {"Content-Type": "application/json; charset=UTF-8"},
+                "body": '{"result":{"resultCode":"UNKNOWN_EXCEPTION","resultStatus":"U",'
+                '"resultMessage":"An unknown error occurred, retry later."}}',
+                "isBase64Encoded": False,
+            }
+
+    return instrument(handler)

@@ -1,31 +1,104 @@
-"""Identifies the client behind an Open API request. The one seam request signing plugs into."""
+"""Open API message security: verify the merchant's request signature, sign our response.
+
+Runs before any table is touched (the client registry is a cached read). Outcomes:
+missing or malformed header -> PARAM_ILLEGAL; unknown client -> INVALID_AUTH_CLIENT;
+suspended -> INVALID_AUTH_CLIENT_STATUS; bad signature, unknown keyVersion, unsupported
+algorithm or a Request-Time outside the skew window -> INVALID_SIGNATURE.
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+import base64
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from miniauth import signing
+from miniauth.clock import iso8601
+from miniauth.config import settings
 from miniauth.domain.models import Client
-from miniauth.results import InvalidAuthClient, InvalidAuthClientStatus, ParamIllegal
-from miniauth.runtime import store
+from miniauth.results import InvalidAuthClient, InvalidAuthClientStatus, InvalidSignature, ParamIllegal
+from miniauth.runtime import clock, store
+from miniauth.wallet_keys import current_wallet_key
 
 CLIENT_ID_HEADER = "Client-Id"
+REQUEST_TIME_HEADER = "Request-Time"
+RESPONSE_TIME_HEADER = "Response-Time"
+SIGNATURE_HEADER = "Signature"
 
 
-def _header(event: APIGatewayProxyEvent, name: str) -> str | None:
+def header(headers: dict[str, str] | None, name: str) -> str | None:
     wanted = name.lower()
-    for key, value in (event.headers or {}).items():
+    for key, value in (headers or {}).items():
         if key.lower() == wanted:
             return value
     return None
 
 
+def raw_body(event: dict[str, Any] | APIGatewayProxyEvent) -> bytes:
+    """The bytes the merchant signed: never a re-serialisation."""
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(raw)
+    return raw.encode("utf-8")
+
+
+@lru_cache(maxsize=256)
+def _public_key(pem: str) -> rsa.RSAPublicKey | None:
+    try:
+        return signing.load_public_key(pem)
+    except ValueError:
+        return None
+
+
 def identify_client(event: APIGatewayProxyEvent) -> Client:
-    client_id = (_header(event, CLIENT_ID_HEADER) or "").strip()
+    headers = event.headers
+    client_id = (header(headers, CLIENT_ID_HEADER) or "").strip()
     if not client_id or len(client_id) > 128:
         raise ParamIllegal("The Client-Id header is missing or too long.")
+    request_time = header(headers, REQUEST_TIME_HEADER) or ""
+    try:
+        sent_at = signing.parse_request_time(request_time)
+        signature = signing.parse_signature_header(header(headers, SIGNATURE_HEADER))
+    except signing.MalformedSignature as malformed:
+        raise ParamIllegal(str(malformed)) from None
+
     client = store().client(client_id)
     if client is None:
         raise InvalidAuthClient()
     if not client.active:
         raise InvalidAuthClientStatus()
+
+    if signature.algorithm.upper() != signing.ALGORITHM:
+        raise InvalidSignature(f"Unsupported signature algorithm {signature.algorithm[:16]!r}.")
+    if abs(clock().now() - sent_at) > timedelta(seconds=settings().request_time_skew):
+        raise InvalidSignature("Request-Time is outside the accepted window.")
+    pem = client.public_keys.get(signature.key_version)
+    public_key = _public_key(pem) if pem else None
+    if public_key is None:
+        raise InvalidSignature("Unknown keyVersion for this client.")
+    content = signing.signed_content(event.resource, client_id, request_time, raw_body(event))
+    if not signing.verify(public_key, content, signature.signature):
+        raise InvalidSignature()
     return client
+
+
+def sign_response(event: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    """Add Client-Id, Response-Time and Signature over the exact body being returned."""
+    client_id = header(event.get("headers"), CLIENT_ID_HEADER) or ""
+    responded_at = iso8601(clock().now())
+    key = current_wallet_key()
+    body = response.get("body") or ""
+    content = signing.signed_content(event.get("resource") or event.get("path", ""), client_id, responded_at, body)
+    signed = {
+        CLIENT_ID_HEADER: client_id,
+        RESPONSE_TIME_HEADER: responded_at,
+        SIGNATURE_HEADER: signing.signature_header(key.key_version, signing.sign(key.private_key, content)),
+    }
+    response["headers"] = {**(response.get("headers") or {}), **signed}
+    if response.get("multiValueHeaders") is not None:
+        response["multiValueHeaders"].update({k: [v] for k, v in signed.items()})
+    return response

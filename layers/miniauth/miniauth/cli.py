@@ -1,0 +1,256 @@
+"""`miniauth`: administer the registry (clients, their keys, apps, users) and generate key pairs.
+
+    miniauth [--stack-name NAME | --clients-table T --apps-table T --users-table T]
+             [--endpoint-url URL] [--region R] <group> <command> ...
+
+Expected failures print one line, `miniauth: error: ...`, on stderr and exit 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+
+from miniauth import admin
+from miniauth.admin import AdminError, RegistryTables
+from miniauth.domain.models import GRANT_TYPES, ClientStatus
+
+PROG = "miniauth"
+Handler = Callable[[argparse.Namespace, TextIO], None]
+
+
+# -- commands --------------------------------------------------------------------------------------------
+
+
+def _clients_add(args: argparse.Namespace, out: TextIO) -> None:
+    pem = admin.read_public_key(args.public_key) if args.public_key else None
+    view = admin.add_client(args.client_id, args.name, args.scope or (), args.grant_type, pem,
+                            args.key_version, replace=args.replace)
+    print(f"{'replaced' if args.replace else 'added'} client {view['authClientId']}", file=out)
+
+
+def _clients_list(args: argparse.Namespace, out: TextIO) -> None:
+    views = admin.list_clients()
+    if args.json:
+        _json(views, out)
+        return
+    for view in views:
+        print("\t".join([
+            view["authClientId"], view["status"], view["name"],
+            "scopes=" + (",".join(view["allowedScopes"]) or "-"),
+            "keys=" + (",".join(view["keyVersions"]) or "-"),
+        ]), file=out)
+
+
+def _clients_status(status: ClientStatus) -> Handler:
+    def run(args: argparse.Namespace, out: TextIO) -> None:
+        admin.set_client_status(args.client_id, status)
+        print(f"client {args.client_id} is {status.value}", file=out)
+
+    return run
+
+
+def _clients_add_key(args: argparse.Namespace, out: TextIO) -> None:
+    view = admin.add_key(args.client_id, args.key_version, admin.read_public_key(args.public_key))
+    print(f"client {args.client_id} keys: {','.join(view['keyVersions'])}", file=out)
+
+
+def _clients_remove_key(args: argparse.Namespace, out: TextIO) -> None:
+    view = admin.remove_key(args.client_id, args.key_version, force=args.force)
+    print(f"client {args.client_id} keys: {','.join(view['keyVersions']) or '-'}", file=out)
+
+
+def _apps_add(args: argparse.Namespace, out: TextIO) -> None:
+    view = admin.add_app(args.app_id, args.client_id, args.name, args.logo, replace=args.replace)
+    print(f"{'replaced' if args.replace else 'added'} app {view['appId']} of client {view['authClientId']}",
+          file=out)
+
+
+def _apps_list(args: argparse.Namespace, out: TextIO) -> None:
+    views = admin.list_apps(args.client_id)
+    if args.json:
+        _json(views, out)
+        return
+    for view in views:
+        print("\t".join([view["appId"], view["authClientId"], view["name"], view.get("logo") or "-"]), file=out)
+
+
+def _users_put(args: argparse.Namespace, out: TextIO) -> None:
+    view = admin.put_user(args.user_id, admin.read_profile(args.file))
+    print(f"put user {view['userId']}", file=out)
+
+
+def _users_get(args: argparse.Namespace, out: TextIO) -> None:
+    _json(admin.get_user(args.user_id), out)
+
+
+def _keys_generate(args: argparse.Namespace, out: TextIO) -> None:
+    private_path, public_path = admin.generate_key_pair(args.out, args.name, args.bits)
+    print(private_path, file=out)
+    print(public_path, file=out)
+
+
+def _json(value: Any, out: TextIO) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False), file=out)
+
+
+# -- the parser ------------------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors (still exit 2) on one line that starts like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.removeprefix(PROG).strip()
+        self.exit(2, f"{PROG}: error: {where + ': ' if where else ''}{message} (try '{self.prog} --help')\n")
+
+
+def _key_version(text: str) -> str:
+    try:
+        return admin.check_key_version(text)
+    except AdminError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Administer miniauth's registry: clients, keys, apps and users.")
+    where = parser.add_argument_group(
+        "tables", "--stack-name reads the table names from a deployed stack's outputs; otherwise each table is "
+                  "the option, else $CLIENTS_TABLE/$APPS_TABLE/$USERS_TABLE, else the local name.")
+    where.add_argument("--stack-name", metavar="NAME", help="CloudFormation stack deployed from template.yaml")
+    for field, local in admin.LOCAL_NAMES.items():
+        where.add_argument(f"--{field}-table", metavar="TABLE", help=f"default ${admin.ENV_VARS[field]} or {local}")
+    parser.add_argument("--endpoint-url", metavar="URL", help="a local DynamoDB endpoint (e.g. http://localhost:8000)")
+    parser.add_argument("--region", metavar="R", help="AWS region (default: the AWS configuration's)")
+    groups = parser.add_subparsers(dest="group", metavar="<group>", required=True, parser_class=_Parser)
+
+    clients = groups.add_parser("clients", help="merchant clients and their public keys")
+    commands = clients.add_subparsers(dest="command", metavar="<command>", required=True)
+    add = commands.add_parser("add", help="register a client")
+    add.add_argument("--client-id", required=True, metavar="ID")
+    add.add_argument("--name", required=True)
+    add.add_argument("--scope", action="append", metavar="S", help="a consent scope it may request (repeatable)")
+    add.add_argument("--grant-type", action="append", choices=GRANT_TYPES,
+                     help="repeatable; default both")
+    add.add_argument("--public-key", metavar="FILE", help="RSA public key PEM (with --key-version)")
+    add.add_argument("--key-version", type=_key_version, metavar="N")
+    add.add_argument("--replace", action="store_true", help="overwrite an existing client entirely")
+    add.set_defaults(run=_clients_add, tables=True)
+    listing = commands.add_parser("list", help="one line per client: id, status, name, scopes, key versions")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=_clients_list, tables=True)
+    for name, status in (("suspend", ClientStatus.SUSPENDED), ("activate", ClientStatus.ACTIVE)):
+        command = commands.add_parser(name, help=f"set a client's status to {status.value}")
+        command.add_argument("client_id", metavar="ID")
+        command.set_defaults(run=_clients_status(status), tables=True)
+    add_key = commands.add_parser("add-key", help="register another public key version (rotation)")
+    add_key.add_argument("client_id", metavar="ID")
+    add_key.add_argument("--key-version", required=True, type=_key_version, metavar="N")
+    add_key.add_argument("--public-key", required=True, metavar="FILE")
+    add_key.set_defaults(run=_clients_add_key, tables=True)
+    remove_key = commands.add_parser("remove-key", help="retire a public key version")
+    remove_key.add_argument("client_id", metavar="ID")
+    remove_key.add_argument("--key-version", required=True, type=_key_version, metavar="N")
+    remove_key.add_argument("--force", action="store_true", help="allow removing the client's last key")
+    remove_key.set_defaults(run=_clients_remove_key, tables=True)
+
+    apps = groups.add_parser("apps", help="mini programs")
+    commands = apps.add_subparsers(dest="command", metavar="<command>", required=True)
+    add = commands.add_parser("add", help="register a mini program of an existing client")
+    add.add_argument("--app-id", required=True, metavar="ID", help=f"at most {admin.MAX_APP_ID} characters")
+    add.add_argument("--client-id", required=True, metavar="CID")
+    add.add_argument("--name", required=True)
+    add.add_argument("--logo", metavar="URL")
+    add.add_argument("--replace", action="store_true", help="overwrite an existing app")
+    add.set_defaults(run=_apps_add, tables=True)
+    listing = commands.add_parser("list", help="one line per app: id, client, name, logo")
+    listing.add_argument("--client-id", metavar="CID", help="only this client's apps")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=_apps_list, tables=True)
+
+    users = groups.add_parser("users", help="wallet users' profiles")
+    commands = users.add_subparsers(dest="command", metavar="<command>", required=True)
+    put = commands.add_parser("put", help="write a user's profile from a JSON file (contract field names)")
+    put.add_argument("--user-id", required=True, metavar="ID")
+    put.add_argument("--file", required=True, metavar="profile.json")
+    put.set_defaults(run=_users_put, tables=True)
+    get = commands.add_parser("get", help="print a user's profile as JSON")
+    get.add_argument("user_id", metavar="ID")
+    get.set_defaults(run=_users_get, tables=True)
+
+    keys = groups.add_parser("keys", help="RSA key pairs for request signing")
+    commands = keys.add_subparsers(dest="command", metavar="<command>", required=True)
+    generate = commands.add_parser("generate", help="write NAME_private.pem (0600) and NAME_public.pem")
+    generate.add_argument("--out", required=True, metavar="DIR")
+    generate.add_argument("--name", default="key")
+    generate.add_argument("--bits", type=int, default=2048)
+    generate.set_defaults(run=_keys_generate, tables=False)
+    return parser
+
+
+# -- running ---------------------------------------------------------------------------------------------
+
+
+def resolve_tables(args: argparse.Namespace) -> RegistryTables:
+    if args.stack_name:
+        return admin.tables_from_outputs(args.stack_name, admin.describe_stack_outputs(args.stack_name, args.region))
+    return admin.tables_from_options({field: getattr(args, f"{field}_table") for field in admin.LOCAL_NAMES})
+
+
+def _aws_message(error: Exception) -> str:
+    if isinstance(error, PynamoDBException):
+        action = (error.msg or "request failed").lower()
+        if error.cause_response_code == "ResourceNotFoundException":
+            table = re.search(r"on table \((.*?)\)", str(error))
+            name = f"table {table.group(1)}" if table else "the table"
+            return f"{action}: {name} not found (check --stack-name or the --*-table options, --region, --endpoint-url)"
+        if error.cause_response_code:
+            return f"{action}: {error.cause_response_code}: {error.cause_response_message}"
+        return str(error)
+    if isinstance(error, ClientError):
+        info = error.response.get("Error", {})
+        return f"{error.operation_name}: {info.get('Code', 'error')}: {info.get('Message', '')}"
+    return str(error)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.stack_name and any(getattr(args, f"{field}_table") for field in admin.LOCAL_NAMES):
+            parser.error("--stack-name and the --*-table options exclude each other")
+        if args.run is _clients_add and (args.public_key is None) != (args.key_version is None):
+            parser.error("clients add: --public-key and --key-version go together")
+    except SystemExit as stop:  # --help (0) and usage errors (2)
+        return int(stop.code or 0)
+    try:
+        if args.tables:
+            with admin.bound(resolve_tables(args), args.endpoint_url, args.region):
+                args.run(args, sys.stdout)
+        else:
+            args.run(args, sys.stdout)
+    except AdminError as error:
+        message = str(error)
+    except (PynamoDBException, ClientError, BotoCoreError) as error:
+        message = _aws_message(error)
+    except KeyboardInterrupt:
+        return 130
+    else:
+        return 0
+    print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

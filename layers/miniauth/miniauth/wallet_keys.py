@@ -1,0 +1,67 @@
+"""The wallet's own signing keys, read once per container and re-read after a short time.
+
+Key material is a JSON document: {"currentKeyVersion": "2", "privateKeys": {"1": PEM, "2": PEM}}.
+In the cloud it is an AWS Secrets Manager secret (WALLET_KEY_SECRET), fetched through Powertools'
+parameters utility with caching; locally it is a file (WALLET_KEY_FILE). Rotation: add the new
+version, make it current, and drop the old one once merchants have its public key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from miniauth.signing import load_private_key
+
+SECRET_ENV = "WALLET_KEY_SECRET"
+FILE_ENV = "WALLET_KEY_FILE"
+CACHE_ENV = "WALLET_KEY_CACHE_SECONDS"
+
+
+class WalletKeyUnavailable(RuntimeError):
+    """No usable wallet key is configured: a deployment fault, answered as UNKNOWN_EXCEPTION."""
+
+
+@dataclass(frozen=True)
+class WalletKey:
+    key_version: str
+    private_key: rsa.RSAPrivateKey
+
+
+@lru_cache(maxsize=8)
+def _parsed(pem: str) -> rsa.RSAPrivateKey:
+    return load_private_key(pem)
+
+
+def _document() -> dict[str, Any]:
+    secret = os.environ.get(SECRET_ENV)
+    if secret:
+        from aws_lambda_powertools.utilities import parameters  # boto3: only where a secret is used
+
+        max_age = int(os.environ.get(CACHE_ENV, "300"))
+        return parameters.get_secret(secret, transform="json", max_age=max_age)  # type: ignore[return-value]
+    path = os.environ.get(FILE_ENV)
+    if path:
+        return json.loads(Path(path).read_text())
+    raise WalletKeyUnavailable(f"set {SECRET_ENV} or {FILE_ENV}")
+
+
+def current_wallet_key() -> WalletKey:
+    try:
+        document = _document()
+        version = str(document["currentKeyVersion"])
+        return WalletKey(version, _parsed(document["privateKeys"][version]))
+    except WalletKeyUnavailable:
+        raise
+    except (KeyError, TypeError, ValueError) as error:
+        raise WalletKeyUnavailable(f"the wallet key document is unusable: {type(error).__name__}") from None
+
+
+def key_document(private_keys: dict[str, str], current: str) -> str:
+    return json.dumps({"currentKeyVersion": current, "privateKeys": private_keys})
