@@ -85,6 +85,7 @@ class Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    text: str = ""
 
     @property
     def code(self) -> str:
@@ -115,7 +116,9 @@ class Api:
             "POST", path, body, headers or {}, resource=path, iam_caller="wallet-backend" if iam else None
         )
         response = handler(event, LambdaContext(function_name=logical_id))
-        return Answer(response["statusCode"], json.loads(response["body"]), response.get("headers") or {})
+        return Answer(
+            response["statusCode"], json.loads(response["body"]), response.get("headers") or {}, response["body"]
+        )
 
     def call(self, path: str, body: dict[str, Any], client_id: str | None = CLIENT_ID, **headers: str) -> Answer:
         """A signed Open API call (or a plain wallet call); explicit headers override the signed ones."""
