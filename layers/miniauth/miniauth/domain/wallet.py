@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from miniauth import credentials
@@ -95,14 +95,7 @@ class WalletService:
         newly = [s for s in lacking if s in (consented or [])]
         if newly:
             self._store.save_consent(
-                Consent(
-                    user_id=user.user_id,
-                    app_id=app.app_id,
-                    scopes=remembered | frozenset(newly),
-                    open_user_info=consent.open_user_info if consent else False,
-                    consented_at=consent.consented_at if consent else now,
-                    updated_at=now,
-                )
+                _consent_with(consent, user.user_id, app.app_id, now, scopes=remembered | frozenset(newly))
             )
         errors.update({s: USER_DENIED for s in lacking if s not in newly})
         granted = [s for s in candidates if s not in errors]
@@ -145,16 +138,7 @@ class WalletService:
             if consented is not True:
                 return json.dumps(OPEN_USER_INFO_NO_CONSENT, separators=(",", ":"))
             now = self._clock.now().replace(microsecond=0)
-            self._store.save_consent(
-                Consent(
-                    user_id=user.user_id,
-                    app_id=app.app_id,
-                    scopes=consent.scopes if consent else frozenset(),
-                    open_user_info=True,
-                    consented_at=consent.consented_at if consent else now,
-                    updated_at=now,
-                )
-            )
+            self._store.save_consent(_consent_with(consent, user.user_id, app.app_id, now, open_user_info=True))
         return json.dumps({**OPEN_USER_INFO_SUCCESS, **public_profile(user)}, separators=(",", ":"))
 
     def list_authorizations(self, user_id: str) -> list[dict[str, Any]]:
@@ -179,6 +163,25 @@ class WalletService:
         if self._registry.user(user_id) is None:
             raise UserNotExist()
         return self._store.withdraw(user_id, app_id, self._clock.now())
+
+
+def _consent_with(
+    consent: Consent | None,
+    user_id: str,
+    app_id: str,
+    now: datetime,
+    scopes: frozenset[str] | None = None,
+    open_user_info: bool | None = None,
+) -> Consent:
+    """The stored consent with some parts granted now; first consent time is kept."""
+    return Consent(
+        user_id=user_id,
+        app_id=app_id,
+        scopes=scopes if scopes is not None else (consent.scopes if consent else frozenset()),
+        open_user_info=open_user_info if open_user_info is not None else bool(consent and consent.open_user_info),
+        consented_at=consent.consented_at if consent else now,
+        updated_at=now,
+    )
 
 
 def public_profile(user: User) -> dict[str, str]:
