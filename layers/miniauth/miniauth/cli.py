@@ -141,13 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="repeatable; default both")
     add.add_argument("--public-key", metavar="FILE", help="RSA public key PEM (with --key-version)")
     add.add_argument("--key-version", type=_key_version, metavar="N")
-    add.add_argument("--replace", action="store_true", help="overwrite an existing client entirely")
+    add.add_argument("--replace", action="store_true",
+                     help="overwrite an existing client entirely: status ACTIVE, only the key given here")
     add.set_defaults(run=_clients_add, tables=True)
     listing = commands.add_parser("list", help="one line per client: id, status, name, scopes, key versions")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=_clients_list, tables=True)
     for name, status in (("suspend", ClientStatus.SUSPENDED), ("activate", ClientStatus.ACTIVE)):
-        command = commands.add_parser(name, help=f"set a client's status to {status.value}")
+        command = commands.add_parser(name, help=f"set a client's status to {status.value} (running functions "
+                                                 "see it once their registry cache expires)")
         command.add_argument("client_id", metavar="ID")
         command.set_defaults(run=_clients_status(status), tables=True)
     add_key = commands.add_parser("add-key", help="register another public key version (rotation)")
