@@ -147,13 +147,8 @@ class TokenService:
 
     def _refresh(self, client: Client, app_id: str | None, refresh_token: str) -> Issued:
         now = self._now()
-        token = self._store.token(credentials.digest(refresh_token))
-        if (
-            token is None
-            or token.kind is not TokenKind.REFRESH
-            or token.client_id != client.client_id
-            or (app_id is not None and token.app_id != app_id)
-        ):
+        token = self._held_token(TokenKind.REFRESH, client, app_id, refresh_token)
+        if token is None:
             raise InvalidRefreshToken()
         if token.expires_at <= now:
             raise ExpiredRefreshToken()
@@ -174,14 +169,21 @@ class TokenService:
 
     # -- inquiryUserInfo and revoke --------------------------------------------------------------------
 
-    def _access_token(self, client: Client, app_id: str | None, access_token: str) -> Token:
-        token = self._store.token(credentials.digest(access_token))
+    def _held_token(self, kind: TokenKind, client: Client, app_id: str | None, secret: str) -> Token | None:
+        """The stored token, if it is of this kind and was issued to this client (and app, when named)."""
+        token = self._store.token(credentials.digest(secret))
         if (
             token is None
-            or token.kind is not TokenKind.ACCESS
+            or token.kind is not kind
             or token.client_id != client.client_id
             or (app_id is not None and token.app_id != app_id)
         ):
+            return None
+        return token
+
+    def _access_token(self, client: Client, app_id: str | None, access_token: str) -> Token:
+        token = self._held_token(TokenKind.ACCESS, client, app_id, access_token)
+        if token is None:
             raise InvalidAccessToken()
         return token
 

@@ -10,8 +10,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from miniauth.domain.models import Client
 from miniauth.observability import instrument, logger
 from miniauth.protocol.api import resolver
+from miniauth.protocol.envelope import CONTENT_TYPE, render, version_of
 from miniauth.protocol.security import identify_client, sign_response
-from miniauth.results import InvalidAuthClient
+from miniauth.results import UNKNOWN_EXCEPTION, InvalidAuthClient
 from miniauth.wallet_keys import WalletKeyUnavailable
 
 
@@ -44,10 +45,9 @@ def open_api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], A
         except WalletKeyUnavailable:
             logger.exception("wallet signing key unavailable")
             return {
-                "statusCode": 500,
-                "headers": {"Content-Type": "application/json; charset=UTF-8"},
-                "body": '{"result":{"resultCode":"UNKNOWN_EXCEPTION","resultStatus":"U",'
-                '"resultMessage":"An unknown error occurred, retry later."}}',
+                "statusCode": UNKNOWN_EXCEPTION.http_status,
+                "headers": {"Content-Type": CONTENT_TYPE},
+                "body": render(UNKNOWN_EXCEPTION, version_of(event.get("resource"))),
                 "isBase64Encoded": False,
             }
 
