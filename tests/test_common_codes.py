@@ -36,9 +36,11 @@ SUSPENDED_APP_ID = "2021000000000009"
 NEVER_ISSUED_TOKEN = "never-issued-" + "x" * 51
 
 
-def token_body(version: str, access_token: Any, app_id: str = APP_ID, **extra: Any) -> dict[str, Any]:
+def token_body(
+    version: str, access_token: Any, app_id: str = APP_ID, client_id: str = CLIENT_ID, **extra: Any
+) -> dict[str, Any]:
     if version == V2:
-        return {"appId": app_id, "authClientId": CLIENT_ID, "accessToken": access_token, **extra}
+        return {"appId": app_id, "authClientId": client_id, "accessToken": access_token, **extra}
     return {"accessToken": access_token, "referenceClientId": app_id, **extra}
 
 
@@ -197,9 +199,7 @@ def test_invalid_auth_client_when_body_names_another_client(api: Api, dynamodb: 
 def test_invalid_auth_client_status_for_a_suspended_client(
     api: Api, dynamodb: Any, access_token: str, version: str
 ) -> None:
-    body = token_body(version, access_token, app_id=SUSPENDED_APP_ID)
-    if version == V2:
-        body["authClientId"] = SUSPENDED_CLIENT_ID
+    body = token_body(version, access_token, app_id=SUSPENDED_APP_ID, client_id=SUSPENDED_CLIENT_ID)
     before = snapshot(dynamodb)
 
     answer = api.call(INQUIRY[version], body, client_id=SUSPENDED_CLIENT_ID)
@@ -350,9 +350,7 @@ def test_inquiry_invalid_access_token_for_another_app_of_the_same_client(
 def test_inquiry_invalid_access_token_for_another_clients_token(
     api: Api, dynamodb: Any, access_token: str, version: str
 ) -> None:
-    body = token_body(version, access_token, app_id=OTHER_APP_ID)
-    if version == V2:
-        body["authClientId"] = OTHER_CLIENT_ID
+    body = token_body(version, access_token, app_id=OTHER_APP_ID, client_id=OTHER_CLIENT_ID)
     before = snapshot(dynamodb)
 
     answer = api.call(INQUIRY[version], body, client_id=OTHER_CLIENT_ID)
@@ -420,9 +418,7 @@ def test_revoke_invalid_access_token_for_an_unknown_token(api: Api, dynamodb: An
 def test_revoke_invalid_access_token_for_a_foreign_clients_token(
     api: Api, dynamodb: Any, access_token: str, version: str
 ) -> None:
-    body = token_body(version, access_token, app_id=OTHER_APP_ID)
-    if version == V2:
-        body["authClientId"] = OTHER_CLIENT_ID
+    body = token_body(version, access_token, app_id=OTHER_APP_ID, client_id=OTHER_CLIENT_ID)
     before = snapshot(dynamodb)
 
     answer = api.call(REVOKE[version], body, client_id=OTHER_CLIENT_ID)

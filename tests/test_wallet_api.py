@@ -31,6 +31,16 @@ UNKNOWN_APP_ID = "2021999999999999"
 SUSPENDED_CLIENTS_APP_ID = "2021000000000009"
 
 
+UNKNOWN_USER_OR_UNAVAILABLE_APP = pytest.mark.parametrize(
+    ("user_id", "app_id", "code"),
+    [
+        (UNKNOWN_USER_ID, APP_ID, "USER_NOT_EXIST"),
+        (USER_ID, UNKNOWN_APP_ID, "INVALID_APP"),
+        (USER_ID, SUSPENDED_CLIENTS_APP_ID, "INVALID_APP"),
+    ],
+    ids=["unknown-user", "unknown-app", "app-of-suspended-client"],
+)
+
 def get_auth_code(api: Api, **body: Any) -> Answer:
     return api.call(GET_AUTH_CODE, {"userId": USER_ID, "appId": APP_ID, **body})
 
@@ -184,15 +194,7 @@ def test_nothing_grantable_is_access_denied(
     assert snapshot(dynamodb) == before
 
 
-@pytest.mark.parametrize(
-    ("user_id", "app_id", "code"),
-    [
-        (UNKNOWN_USER_ID, APP_ID, "USER_NOT_EXIST"),
-        (USER_ID, UNKNOWN_APP_ID, "INVALID_APP"),
-        (USER_ID, SUSPENDED_CLIENTS_APP_ID, "INVALID_APP"),
-    ],
-    ids=["unknown-user", "unknown-app", "app-of-suspended-client"],
-)
+@UNKNOWN_USER_OR_UNAVAILABLE_APP
 def test_get_auth_code_refuses_unknown_user_or_unavailable_app(
     api: Api, dynamodb: Any, user_id: str, app_id: str, code: str
 ) -> None:
@@ -347,15 +349,7 @@ def test_open_user_info_of_a_bare_user_omits_missing_fields(api: Api) -> None:
     assert json.loads(answer.body["response"]) == {"code": "10000", "msg": "Success"}
 
 
-@pytest.mark.parametrize(
-    ("user_id", "app_id", "code"),
-    [
-        (UNKNOWN_USER_ID, APP_ID, "USER_NOT_EXIST"),
-        (USER_ID, UNKNOWN_APP_ID, "INVALID_APP"),
-        (USER_ID, SUSPENDED_CLIENTS_APP_ID, "INVALID_APP"),
-    ],
-    ids=["unknown-user", "unknown-app", "app-of-suspended-client"],
-)
+@UNKNOWN_USER_OR_UNAVAILABLE_APP
 def test_open_user_info_refuses_unknown_user_or_unavailable_app(
     api: Api, dynamodb: Any, user_id: str, app_id: str, code: str
 ) -> None:
