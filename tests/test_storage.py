@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from botocore.handlers import BUILTIN_HANDLERS
 
 from miniauth.storage.items import ITEMS
 
-from support import Api
+from support import CLIENT_ID, Api
 
 
 class DynamoDBCalls:
@@ -103,3 +104,18 @@ def test_expired_items_are_refused_although_still_present(api: Api, dynamodb: ob
     pair = api.tokens()
     clock.advance(86400 + 1)
     assert api.inquiry(pair["accessToken"]).code == "EXPIRED_ACCESS_TOKEN"
+
+
+def test_a_client_row_without_grant_types_may_use_both(api: Api, dynamodb: Any) -> None:
+    """Rows written by hand or by older tools lack grantTypes; that means both grants, as the admin CLI assumes."""
+    from miniauth import runtime
+    from miniauth.config import settings
+
+    table = settings().tables.clients
+    row = dynamodb.get_item(TableName=table, Key={"authClientId": {"S": CLIENT_ID}})["Item"]
+    del row["grantTypes"]
+    dynamodb.put_item(TableName=table, Item=row)
+    runtime.store().clear_cache()
+
+    tokens = api.tokens()
+    assert api.refresh(tokens["refreshToken"]).code == "SUCCESS"

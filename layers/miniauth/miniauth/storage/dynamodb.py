@@ -21,6 +21,7 @@ from pynamodb.transactions import TransactGet, TransactWrite
 
 from miniauth.config import Settings
 from miniauth.domain.models import (
+    GRANT_TYPES,
     App,
     AuthCode,
     Client,
@@ -159,7 +160,7 @@ def client_from_item(item: ClientItem) -> Client:
         name=item.name,
         status=ClientStatus(item.status),
         allowed_scopes=frozenset(item.allowed_scopes or ()),
-        grant_types=frozenset(item.grant_types or ()),
+        grant_types=frozenset(item.grant_types or GRANT_TYPES),
         public_keys={str(k): str(v) for k, v in (item.public_keys.as_dict() if item.public_keys else {}).items()},
     )
 

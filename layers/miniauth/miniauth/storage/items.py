@@ -14,6 +14,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from miniauth.config import TableNames
+from miniauth.domain.models import GRANT_TYPES
 
 
 class AuthCodeItem(Model):
@@ -98,7 +99,8 @@ class ClientItem(Model):
     name = UnicodeAttribute()
     status = UnicodeAttribute(default="ACTIVE")
     allowed_scopes = ListAttribute(of=UnicodeAttribute, default=list, attr_name="allowedScopes")
-    grant_types = ListAttribute(of=UnicodeAttribute, default=list, attr_name="grantTypes")
+    # A client registered without grant types may use both, as the admin CLI assumes.
+    grant_types = ListAttribute(of=UnicodeAttribute, default=lambda: list(GRANT_TYPES), attr_name="grantTypes")
     # keyVersion -> PEM public key
     public_keys = MapAttribute(default=dict, attr_name="publicKeys")
 
