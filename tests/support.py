@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from miniauth.clock import iso8601
 from miniauth.local.events import proxy_event
 from miniauth.local.functions import LambdaContext, load_handler
 from miniauth.local.template import Template
+from miniauth.sdk import MerchantClient, RawResponse
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -174,6 +176,37 @@ class Api:
         answer = self.apply_code(self.auth_code(scopes))
         assert answer.code == "SUCCESS", answer.body
         return answer.body
+
+
+BASE_URL = "https://wallet.test/api"
+
+
+class InProcessTransport:
+    """Carries the SDK's requests to the real handlers without a network, the way API Gateway would.
+
+    `tamper` may rewrite each answer on its way back, as a man in the middle would.
+    """
+
+    def __init__(self, api: Api, tamper: Callable[[RawResponse], RawResponse] | None = None) -> None:
+        self.api = api
+        self.tamper = tamper
+        self.requests: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def __call__(self, url: str, body: bytes, headers: Any) -> RawResponse:
+        assert url.startswith(BASE_URL), url
+        self.requests.append((url, body, dict(headers)))
+        answer = self.api.raw(url[len(BASE_URL):], body.decode("utf-8"), dict(headers))
+        raw = RawResponse(answer.status, answer.text.encode("utf-8"), answer.headers)
+        return self.tamper(raw) if self.tamper else raw
+
+
+def merchant(api: Api, client_id: str = CLIENT_ID, tamper: Callable[[RawResponse], RawResponse] | None = None,
+             **options: Any) -> MerchantClient:
+    """The SDK as the demo merchant would build it, talking to the in-process handlers."""
+    options.setdefault("wallet_public_keys", WALLET_KEY.public_key())
+    options.setdefault("transport", InProcessTransport(api, tamper))
+    options.setdefault("clock", runtime.clock())
+    return MerchantClient(BASE_URL, client_id, MERCHANT_KEYS[client_id], **options)
 
 
 def snapshot(client: Any) -> dict[str, list[Any]]:

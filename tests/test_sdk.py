@@ -1,0 +1,315 @@
+"""The merchant SDK against the real handlers: the flow, v1, typed errors, and answers it must refuse."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from miniauth.sdk import (
+    PATHS,
+    MerchantClient,
+    OpenApiError,
+    RawResponse,
+    ResponseVerificationError,
+    TransportError,
+    UrllibTransport,
+)
+
+from support import (
+    APP_ID,
+    BASE_URL,
+    CLIENT_ID,
+    MERCHANT_KEYS,
+    USER_ID,
+    WALLET_KEY,
+    Api,
+    FakeClock,
+    InProcessTransport,
+    merchant,
+    new_key,
+    private_pem,
+    public_pem,
+)
+
+
+def test_the_whole_merchant_flow(api: Api, clock: FakeClock) -> None:
+    sdk = merchant(api)
+    pair = sdk.apply_token(api.auth_code(["auth_user"]), APP_ID)
+    assert pair.customer_id == USER_ID
+    assert pair.access_token_expiry_time.utcoffset() is not None
+    assert pair.refresh_token_expiry_time > pair.access_token_expiry_time
+
+    info = sdk.inquiry_user_info(pair.access_token, APP_ID)
+    assert info.user_id == USER_ID and info.status
+    assert info.get("nickName") and "loginIdInfos" not in info.fields
+
+    fresh = sdk.refresh(pair.refresh_token, APP_ID)
+    assert fresh.access_token != pair.access_token
+    clock.advance(31)  # past the retry window: the old refresh token is now a reuse
+    with pytest.raises(OpenApiError) as reused:
+        sdk.refresh(pair.refresh_token, APP_ID, extend_info="again")
+    assert reused.value.result_code == "USED_REFRESH_TOKEN"
+
+    # Reuse of a refresh token revoked the whole grant; start again and revoke explicitly.
+    pair = sdk.apply_token(api.auth_code(), APP_ID)
+    sdk.revoke(pair.access_token, APP_ID)
+    sdk.revoke(pair.access_token, APP_ID)  # idempotent
+    with pytest.raises(OpenApiError) as revoked:
+        sdk.inquiry_user_info(pair.access_token, APP_ID)
+    assert revoked.value.result_code == "INVALID_ACCESS_TOKEN"
+
+
+def test_requests_are_signed_as_an_independent_verifier_expects(api: Api) -> None:
+    sdk = merchant(api)
+    sdk.apply_token(api.auth_code(), APP_ID, extend_info='{"note":"ünïcode"}')
+    url, body, headers = sdk._transport.requests[-1]  # type: ignore[attr-defined]
+    path = PATHS["v2"]["applyToken"]
+    assert url == BASE_URL + path
+    assert json.loads(body) == {"appId": APP_ID, "authClientId": CLIENT_ID, "grantType": "AUTHORIZATION_CODE",
+                                "authCode": json.loads(body)["authCode"], "extendInfo": '{"note":"ünïcode"}'}
+    assert headers["Client-Id"] == CLIENT_ID and headers["Content-Type"].startswith("application/json")
+    value = headers["Signature"].split("signature=")[1]
+    content = f"POST {path}\n{CLIENT_ID}.{headers['Request-Time']}.".encode() + body
+    MERCHANT_KEYS[CLIENT_ID].public_key().verify(  # raises if the SDK's signature is not the scheme's
+        base64.b64decode(unquote(value)), content, padding.PKCS1v15(), hashes.SHA256()
+    )
+
+
+def test_v1_paths_fields_and_codes(api: Api) -> None:
+    sdk = merchant(api, api_version="v1")
+    pair = sdk.apply_token(api.auth_code(), APP_ID)
+    assert sdk.inquiry_user_info(pair.access_token, APP_ID).user_id == USER_ID
+    sdk.revoke(pair.access_token, None)  # v1 may leave referenceClientId out
+
+    sent = [(url[len(BASE_URL):], json.loads(body)) for url, body, _ in sdk._transport.requests]  # type: ignore
+    assert [path for path, _ in sent] == list(PATHS["v1"].values())
+    assert all("authClientId" not in body and "appId" not in body for _, body in sent)
+    assert sent[0][1]["referenceClientId"] == APP_ID and "referenceClientId" not in sent[2][1]
+
+    with pytest.raises(OpenApiError) as unknown:
+        sdk.apply_token("no-such-code", APP_ID)
+    assert unknown.value.result_code == "INVALID_CODE"  # the v1 spelling
+
+
+def test_a_refusal_is_a_typed_error_with_the_result_code(api: Api) -> None:
+    with pytest.raises(OpenApiError) as refused:
+        merchant(api).apply_token("no-such-code", APP_ID)
+    error = refused.value
+    assert (error.result_code, error.result_status, error.http_status) == ("INVALID_AUTHCODE", "F", 200)
+    assert not error.retryable and error.result_message and error.body["result"]["resultCode"] == error.result_code
+    assert "INVALID_AUTHCODE" in str(error)
+
+
+def _resign_nothing(change: dict[str, str]) -> Any:
+    def tamper(raw: RawResponse) -> RawResponse:
+        headers = {**raw.headers, **change}
+        return dataclasses.replace(raw, headers={k: v for k, v in headers.items() if v != "<drop>"})
+
+    return tamper
+
+
+def _body(edit: Any) -> Any:
+    return lambda raw: dataclasses.replace(raw, body=edit(raw.body))
+
+
+ALTERATIONS = {
+    "one byte of the body": _body(lambda b: b.replace(b"e", b"E", 1)),
+    "the result status": _body(lambda b: b.replace(b'"F"', b'"S"', 1).replace(b'"S"', b'"U"', 1)),
+    "a field added to the body": _body(lambda b: b[:-1] + b',"extra":1}'),
+    "whitespace in the body": _body(lambda b: b + b" "),
+    "Response-Time moved": _resign_nothing({"Response-Time": "2026-11-22T02:00:00.001+00:00"}),
+    "Response-Time unreadable": _resign_nothing({"Response-Time": "yesterday"}),
+    "Response-Time missing": _resign_nothing({"Response-Time": "<drop>"}),
+    "Client-Id of another merchant": _resign_nothing({"Client-Id": "2022000000000002"}),
+    "Signature missing": _resign_nothing({"Signature": "<drop>"}),
+    "Signature garbled": _resign_nothing({"Signature": "algorithm=RSA256, keyVersion=1, signature=bm90IGl0"}),
+    "Signature not key=value": _resign_nothing({"Signature": "RSA256 bm90IGl0"}),
+    "another algorithm": _resign_nothing({"Signature": "algorithm=HS256, keyVersion=1, signature=bm90IGl0"}),
+}
+
+
+@pytest.mark.parametrize("alteration", sorted(ALTERATIONS))
+def test_an_altered_answer_fails_verification(api: Api, alteration: str) -> None:
+    tamper = ALTERATIONS[alteration]
+    with pytest.raises(ResponseVerificationError):
+        merchant(api, tamper=tamper).apply_token(api.auth_code(), APP_ID)
+    with pytest.raises(ResponseVerificationError):  # a refusal is checked as strictly as a success
+        merchant(api, tamper=tamper).apply_token("no-such-code", APP_ID)
+
+
+def test_an_answer_signed_for_another_path_is_refused(api: Api) -> None:
+    """A genuine signed answer replayed onto another operation must not verify."""
+    sdk = merchant(api)
+    pair = sdk.apply_token(api.auth_code(), APP_ID)
+    captured: list[RawResponse] = []
+    merchant(api, tamper=lambda raw: captured.append(raw) or raw).revoke(pair.access_token, APP_ID)
+    replayed = merchant(api, tamper=lambda raw: captured[0])
+    with pytest.raises(ResponseVerificationError):
+        replayed.inquiry_user_info(pair.access_token, APP_ID)
+
+
+def test_a_stale_or_foreign_answer_is_refused(api: Api, clock: FakeClock) -> None:
+    late = FakeClock(clock.now() + timedelta(minutes=10))
+    with pytest.raises(ResponseVerificationError, match="Response-Time"):
+        merchant(api, clock=late, response_time_skew=300).apply_token("no-such-code", APP_ID)
+    with pytest.raises(ResponseVerificationError, match="signature does not match"):
+        merchant(api, wallet_public_keys=new_key().public_key()).apply_token("no-such-code", APP_ID)
+    with pytest.raises(ResponseVerificationError, match="keyVersion"):
+        merchant(api, wallet_public_keys={"7": WALLET_KEY.public_key()}).apply_token("no-such-code", APP_ID)
+
+
+def test_wallet_key_rotation_seen_by_the_merchant(api: Api, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    rotated = new_key()
+    document = tmp_path / "wallet-keys.json"
+    document.write_text(json.dumps({"currentKeyVersion": "2",
+                                    "privateKeys": {"1": private_pem(WALLET_KEY), "2": private_pem(rotated)}}))
+    monkeypatch.setenv("WALLET_KEY_FILE", str(document))
+    both = {"1": public_pem(WALLET_KEY), "2": public_pem(rotated)}
+    assert merchant(api, wallet_public_keys=both).apply_token(api.auth_code(), APP_ID).customer_id == USER_ID
+    with pytest.raises(ResponseVerificationError, match="keyVersion"):
+        merchant(api, wallet_public_keys={"1": public_pem(WALLET_KEY)}).apply_token(api.auth_code(), APP_ID)
+
+
+def test_merchant_key_rotation(api: Api) -> None:
+    from miniauth import runtime
+    from miniauth.storage.items import ClientItem
+
+    second = new_key()
+    ClientItem.get(CLIENT_ID).update(actions=[ClientItem.public_keys.set({"2": public_pem(second)})])
+    runtime.store().clear_cache()
+    with pytest.raises(OpenApiError) as old:
+        merchant(api).apply_token(api.auth_code(), APP_ID)
+    assert old.value.result_code == "INVALID_SIGNATURE"
+    rotated = MerchantClient(BASE_URL, CLIENT_ID, private_pem(second, pkcs1=True), public_pem(WALLET_KEY),
+                             key_version="2", transport=InProcessTransport(api), clock=runtime.clock())
+    assert rotated.apply_token(api.auth_code(), APP_ID).customer_id == USER_ID
+
+
+def test_a_lost_answer_is_retried_and_leaves_one_live_pair(api: Api) -> None:
+    """The first applyToken reaches the wallet but its answer is lost; the retry gets the only live pair."""
+    delivered: list[RawResponse] = []
+
+    def lose_first(raw: RawResponse) -> RawResponse:
+        delivered.append(raw)
+        if len(delivered) == 1:
+            raise TransportError("connection reset")
+        return raw
+
+    naps: list[float] = []
+    sdk = merchant(api, tamper=lose_first, retries=1, backoff=0.5, sleep=naps.append)
+    pair = sdk.apply_token(api.auth_code(), APP_ID)
+    assert naps == [0.5] and len(delivered) == 2
+    first_requests = sdk._transport.requests  # type: ignore[attr-defined]
+    assert first_requests[0][2]["Request-Time"] and first_requests[0][1] == first_requests[1][1]
+
+    lost = json.loads(delivered[0].body)["accessToken"]
+    assert lost != pair.access_token
+    with pytest.raises(OpenApiError) as dead:
+        merchant(api).inquiry_user_info(lost, APP_ID)
+    assert dead.value.result_code == "INVALID_ACCESS_TOKEN"
+    assert merchant(api).inquiry_user_info(pair.access_token, APP_ID).user_id == USER_ID
+
+
+def test_unsigned_gateway_answers(api: Api) -> None:
+    def gateway(status: int) -> Any:
+        return lambda raw: RawResponse(status, b'{"message":"Missing Authentication Token"}', {})
+
+    naps: list[float] = []
+    with pytest.raises(TransportError) as forbidden:
+        merchant(api, tamper=gateway(403), sleep=naps.append).revoke("t" * 40, APP_ID)
+    assert forbidden.value.http_status == 403 and not forbidden.value.retryable and naps == []
+
+    sdk = merchant(api, tamper=gateway(502), retries=2, sleep=naps.append)
+    with pytest.raises(TransportError) as bad_gateway:
+        sdk.revoke("t" * 40, APP_ID)
+    assert bad_gateway.value.retryable and naps == [0.2, 0.4]
+    assert len(sdk._transport.requests) == 3  # type: ignore[attr-defined]
+
+
+def test_retryable_results_are_retried_then_raised(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from miniauth import runtime
+    from miniauth.domain.ports import StorageThrottled
+
+    reads: list[str] = []
+
+    def throttled(*_: Any, **__: Any) -> Any:
+        reads.append("token")
+        raise StorageThrottled("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(runtime.store(), "token", throttled)
+    naps: list[float] = []
+    with pytest.raises(OpenApiError) as limited:
+        merchant(api, retries=2, sleep=naps.append).inquiry_user_info("t" * 40, APP_ID)
+    assert (limited.value.result_code, limited.value.result_status) == ("REQUEST_TRAFFIC_EXCEED_LIMIT", "U")
+    assert limited.value.retryable and len(reads) == 3 and naps == [0.2, 0.4]
+
+
+def test_construction_and_files(api: Api, tmp_path: Any) -> None:
+    key_file, wallet_file = tmp_path / "merchant.pem", tmp_path / "wallet.pub.pem"
+    key_file.write_text(private_pem(MERCHANT_KEYS[CLIENT_ID], pkcs1=True))
+    wallet_file.write_text(public_pem(WALLET_KEY, pkcs1=True))
+    from miniauth import runtime
+
+    sdk = MerchantClient.from_files(BASE_URL + "/", CLIENT_ID, key_file, wallet_file,
+                                    transport=InProcessTransport(api), clock=runtime.clock())
+    pair = sdk.apply_token(api.auth_code(), APP_ID)
+    assert pair.access_token not in repr(pair) and pair.refresh_token not in repr(pair)
+    assert "PRIVATE" not in repr(sdk) and CLIENT_ID in repr(sdk)
+
+    with pytest.raises(ValueError, match="app_id"):
+        sdk.apply_token("code", "")
+    with pytest.raises(ValueError, match="api_version"):
+        MerchantClient(BASE_URL, CLIENT_ID, key_file.read_text(), wallet_file.read_text(), api_version="v3")
+    with pytest.raises(ValueError):
+        MerchantClient(BASE_URL, CLIENT_ID, "not a pem", wallet_file.read_text())
+
+
+# -- the default transport, over real HTTP on 127.0.0.1 --------------------------------------------------
+
+
+@pytest.fixture
+def echo_server() -> Iterator[str]:
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            status = 418 if self.path.endswith("/teapot") else 200
+            self.send_response(status)
+            self.send_header("Client-Id", self.headers["Client-Id"] or "")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_urllib_transport_returns_error_statuses_and_raises_on_no_answer(echo_server: str) -> None:
+    transport = UrllibTransport(timeout=5)
+    ok = transport(echo_server + "/v2/x", b'{"a":1}', {"Client-Id": "42", "Content-Type": "application/json"})
+    assert (ok.status, ok.body, ok.header("client-id")) == (200, b'{"a":1}', "42")
+    teapot = transport(echo_server + "/teapot", b"{}", {"Client-Id": "42"})
+    assert (teapot.status, teapot.body) == (418, b"{}")
+
+    with pytest.raises(TransportError) as refused:
+        transport("http://127.0.0.1:9/v2/x", b"{}", {})
+    assert refused.value.retryable and refused.value.http_status is None
+    with pytest.raises(TransportError, match="http and https"):
+        transport("file:///etc/passwd", b"{}", {})
