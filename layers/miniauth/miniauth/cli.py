@@ -1,7 +1,9 @@
-"""`miniauth`: administer the registry (clients, their keys, apps, users) and generate key pairs.
+"""`miniauth`: administer the registry (clients, their keys, apps, users), generate key pairs, run locally.
 
     miniauth [--stack-name NAME | --clients-table T --apps-table T --users-table T]
              [--endpoint-url URL] [--region R] <group> <command> ...
+    miniauth serve [--port 3000] [--parameter-overrides Name=Value ...] [--data FILE]
+    miniauth demo [--url URL]
 
 Expected failures print one line, `miniauth: error: ...`, on stderr and exit 1; usage errors exit 2.
 """
@@ -21,6 +23,7 @@ from pynamodb.exceptions import PynamoDBException
 from miniauth import admin
 from miniauth.admin import AdminError, RegistryTables
 from miniauth.domain.models import GRANT_TYPES, ClientStatus
+from miniauth.local.commands import add_local_commands
 
 PROG = "miniauth"
 Handler = Callable[[argparse.Namespace, TextIO], None]
@@ -120,7 +123,8 @@ def _key_version(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Administer miniauth's registry: clients, keys, apps and users.")
+    parser = _Parser(prog=PROG, description="Administer miniauth's registry (clients, keys, apps, users) and run it "
+                                          "locally (serve, demo, events).")
     where = parser.add_argument_group(
         "tables", "--stack-name reads the table names from a deployed stack's outputs; otherwise each table is "
                   "the option, else $CLIENTS_TABLE/$APPS_TABLE/$USERS_TABLE, else the local name.")
@@ -194,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--name", default="key")
     generate.add_argument("--bits", type=int, default=2048)
     generate.set_defaults(run=_keys_generate, tables=False)
+
+    add_local_commands(groups)
     return parser
 
 
@@ -239,9 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.tables:
             with admin.bound(resolve_tables(args), args.endpoint_url, args.region):
-                args.run(args, sys.stdout)
+                code = args.run(args, sys.stdout)
         else:
-            args.run(args, sys.stdout)
+            code = args.run(args, sys.stdout)
     except AdminError as error:
         message = str(error)
     except (PynamoDBException, ClientError, BotoCoreError) as error:
@@ -249,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     else:
-        return 0
+        return code or 0
     print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
     return 1
 

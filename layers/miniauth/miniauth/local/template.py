@@ -50,6 +50,7 @@ class FunctionSpec:
     handler: str
     environment: dict[str, str]
     routes: list[Route] = field(default_factory=list)
+    timeout: int = 3  # seconds, as Lambda's default
 
 
 class Template:
@@ -148,6 +149,7 @@ class Template:
                     handler=props.get("Handler", defaults.get("Handler", "app.handler")),
                     environment={k: str(self.resolve(v)) for k, v in env.items()},
                     routes=routes,
+                    timeout=int(self.resolve(props.get("Timeout", defaults.get("Timeout", 3)))),
                 )
             )
         return specs

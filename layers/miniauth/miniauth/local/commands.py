@@ -1,0 +1,114 @@
+"""The local-run commands of the `miniauth` CLI: serve, demo, events."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, TextIO
+
+from miniauth.admin import AdminError
+
+DEFAULT_STATE = Path(".local")
+
+
+def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    from miniauth.local.serve import ServeOptions, banner, parse_overrides, running
+
+    options = ServeOptions(
+        template=Path(args.template), host=args.host, port=args.port, dynamodb_endpoint=args.dynamodb_endpoint,
+        dynamodb_port=args.dynamodb_port, parameter_overrides=parse_overrides(args.parameter_overrides or []),
+        data=Path(args.data) if args.data else None, state_dir=Path(args.state_dir), workers=args.workers,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly under `kill` as under Ctrl-C
+    with running(options) as state:
+        print(banner(state), file=out, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    print("miniauth local API stopped", file=out, flush=True)
+    return 0
+
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    from miniauth.local.serve import ServeOptions, read_state, running
+
+    state_dir = Path(args.state_dir)
+    state = read_state(state_dir)
+    url = args.url or (state or {}).get("url")
+    if url and _answers(url):
+        return _walk(args, url, state or {}, out)
+    if args.url:
+        raise AdminError(f"no miniauth API answers at {args.url}")
+    print("no local server is running: starting one for the demo (RetryGraceSeconds=2)", file=out, flush=True)
+    options = ServeOptions(template=Path(args.template), port=0, parameter_overrides={"RetryGraceSeconds": "2"},
+                           state_dir=state_dir, workers=1)
+    with running(options) as started:
+        return _walk(args, started.url, read_state(state_dir) or {}, out)
+
+
+def _walk(args: argparse.Namespace, url: str, state: dict[str, Any], out: TextIO) -> int:
+    from miniauth.local.walkthrough import Walk, play
+    from miniauth.sdk import MerchantClient
+
+    private_key = args.private_key or state.get("merchantKeys", {}).get(args.client_id)
+    wallet_key = args.wallet_public_key or state.get("walletPublicKey")
+    if not private_key or not wallet_key:
+        raise AdminError("pass --private-key and --wallet-public-key (no local server state names them)")
+    grace = args.retry_grace
+    if grace is None:
+        grace = float(state.get("parameters", {}).get("RetryGraceSeconds", 30))
+    merchant = MerchantClient.from_files(url, args.client_id, private_key, wallet_key, api_version=args.api_version)
+    walk = Walk(url, merchant, app_id=args.app_id, user_id=args.user_id, retry_grace=grace)
+    return play(walk, out)
+
+
+def _answers(url: str) -> bool:
+    """Is an API Gateway-like server there? An unknown route must answer (403), quickly."""
+    from miniauth.sdk import TransportError, UrllibTransport
+
+    try:
+        UrllibTransport(timeout=3)(url.rstrip("/") + "/", b"", {})
+    except TransportError:
+        return False
+    return True
+
+
+def add_local_commands(groups: Any) -> None:
+    from miniauth.local.walkthrough import DEMO_APP, DEMO_CLIENT, DEMO_USER
+
+    serve = groups.add_parser("serve", help="run the template's API on 127.0.0.1 without Docker")
+    serve.add_argument("--template", default="template.yaml", metavar="FILE")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=3000, help="0 picks a free port (default 3000)")
+    database = serve.add_mutually_exclusive_group()
+    database.add_argument("--dynamodb-endpoint", metavar="URL",
+                          help="use this DynamoDB-compatible endpoint (tables created if missing) instead of "
+                               "the embedded one")
+    database.add_argument("--dynamodb-port", type=int, default=0, metavar="PORT",
+                          help="port of the embedded DynamoDB (default: a free one)")
+    serve.add_argument("--parameter-overrides", nargs="+", metavar="Name=Value",
+                       help="template parameters, as sam takes them (e.g. RetryGraceSeconds=5)")
+    serve.add_argument("--data", metavar="FILE", help="clients, apps, users and keys to load (JSON) instead of "
+                                                      "the demo data")
+    serve.add_argument("--state-dir", default=str(DEFAULT_STATE), metavar="DIR",
+                       help="where demo keys and the server state go (default .local)")
+    serve.add_argument("--workers", type=int, default=4,
+                       help="warm function containers (processes); 0 runs every call in this process")
+    serve.set_defaults(run=_serve, tables=False)
+
+    demo = groups.add_parser("demo", help="play the whole authorization flow over HTTP against a local server")
+    demo.add_argument("--url", help="the API (default: the running `miniauth serve`, else start one)")
+    demo.add_argument("--state-dir", default=str(DEFAULT_STATE), metavar="DIR")
+    demo.add_argument("--template", default="template.yaml", metavar="FILE")
+    demo.add_argument("--client-id", default=DEMO_CLIENT)
+    demo.add_argument("--app-id", default=DEMO_APP)
+    demo.add_argument("--user-id", default=DEMO_USER)
+    demo.add_argument("--private-key", metavar="FILE", help="the merchant's private key (default: demo key)")
+    demo.add_argument("--wallet-public-key", metavar="FILE", help="default: the running server's")
+    demo.add_argument("--retry-grace", type=float, metavar="SECONDS",
+                      help="the server's RetryGraceSeconds (default: read from the server state, else 30)")
+    demo.add_argument("--api-version", choices=["v2", "v1"], default="v2")
+    demo.set_defaults(run=_demo, tables=False)

@@ -1,0 +1,178 @@
+"""`miniauth serve`: the template's API on 127.0.0.1, on an embedded (or external) DynamoDB, with data."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from miniauth import admin
+from miniauth.local.database import LOCAL_CREDENTIALS, LOCAL_REGION, EmbeddedDynamoDB, ensure_tables
+from miniauth.local.seeding import Seeded, load_data, seed_demo, wallet_key
+from miniauth.local.template import FunctionSpec, Template
+
+STATE_FILE = "server.json"
+SAM_ENV_FILE = "sam-env.json"
+SECRET_ONLY_IN_THE_CLOUD = "WALLET_KEY_SECRET"
+
+
+@dataclass
+class ServeOptions:
+    template: Path = Path("template.yaml")
+    host: str = "127.0.0.1"
+    port: int = 3000
+    dynamodb_endpoint: str | None = None
+    dynamodb_port: int = 0
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    data: Path | None = None
+    state_dir: Path = Path(".local")
+    workers: int = 4
+
+
+@dataclass
+class Running:
+    url: str
+    dynamodb_endpoint: str
+    embedded: bool
+    seeded: Seeded
+    routes: list[str]
+    state_file: Path
+    parameters: dict[str, str]
+
+
+def parse_overrides(values: Sequence[str]) -> dict[str, str]:
+    """`Name=Value` pairs as `sam --parameter-overrides` takes them (also `ParameterKey=..,ParameterValue=..`)."""
+    overrides: dict[str, str] = {}
+    for value in values:
+        for token in shlex.split(value):
+            if token.startswith("ParameterKey="):
+                parts = dict(part.split("=", 1) for part in token.split(",") if "=" in part)
+                name, setting = parts.get("ParameterKey"), parts.get("ParameterValue")
+            else:
+                name, _, setting = token.partition("=")
+            if not name or setting is None or (not token.startswith("ParameterKey=") and "=" not in token):
+                raise admin.AdminError(f"parameter override {token!r} is not Name=Value")
+            overrides[name] = setting
+    return overrides
+
+
+def local_environment(endpoint: str, embedded: bool, wallet_document: Path) -> dict[str, str]:
+    env = {
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or LOCAL_REGION,
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "WALLET_KEY_FILE": str(wallet_document.resolve()),
+        "POWERTOOLS_METRICS_DISABLED": "true",  # EMF goes nowhere locally; logs stay on
+    }
+    if embedded or not os.environ.get("AWS_ACCESS_KEY_ID"):
+        env.update(LOCAL_CREDENTIALS)
+    return env
+
+
+def function_specs(template: Template, extra_env: dict[str, str]) -> dict[str, FunctionSpec]:
+    specs = {}
+    for spec in template.functions():
+        env = {k: v for k, v in spec.environment.items() if k != SECRET_ONLY_IN_THE_CLOUD}
+        spec.environment = {**env, **extra_env}
+        specs[spec.logical_id] = spec
+    return specs
+
+
+def _registry_tables(template: Template) -> admin.RegistryTables:
+    return admin.RegistryTables(**{name: template.table_name(logical) for name, logical in
+                                   (("clients", "ClientsTable"), ("apps", "AppsTable"), ("users", "UsersTable"))})
+
+
+@contextlib.contextmanager
+def running(options: ServeOptions) -> Iterator[Running]:
+    """Start database, data, functions and HTTP; stop them all on exit."""
+    from miniauth.local.invoker import InProcessInvoker, ProcessInvoker
+    from miniauth.local.server import LocalApi
+
+    if not options.template.is_file():
+        raise admin.AdminError(f"{options.template}: no such template (run from the project folder or pass --template)")
+    try:
+        template = Template(options.template, options.parameter_overrides)
+    except KeyError as unknown:
+        raise admin.AdminError(f"the template has no parameter {unknown.args[0]!r}") from None
+    keys = options.state_dir / "keys"
+    keys.mkdir(parents=True, exist_ok=True)
+
+    with contextlib.ExitStack() as stack:
+        embedded = options.dynamodb_endpoint is None
+        if embedded:
+            database = EmbeddedDynamoDB(port=options.dynamodb_port).start()
+            stack.callback(database.stop)
+            endpoint = database.endpoint_url
+        else:
+            endpoint = str(options.dynamodb_endpoint)
+        environment = local_environment(endpoint, embedded, keys / "wallet_keys.json")
+        os.environ.update(environment)
+        ensure_tables(endpoint, template, environment["AWS_DEFAULT_REGION"])
+
+        with admin.bound(_registry_tables(template), endpoint, environment["AWS_DEFAULT_REGION"]):
+            if options.data:
+                seeded, wallet_file = load_data(options.data)
+            else:
+                seeded, wallet_file = seed_demo(keys), None
+        wallet_document, wallet_public = wallet_key(keys, wallet_file)
+        seeded.wallet_public_key, seeded.wallet_key_document = str(wallet_public), str(wallet_document)
+
+        specs = function_specs(template, environment)
+        if options.workers > 0:
+            invoker: Any = ProcessInvoker(specs, options.workers)
+            stack.callback(invoker.close)
+            invoker.warm()
+        else:
+            invoker = InProcessInvoker(specs)
+        api = LocalApi(list(specs.values()), invoker, options.host, options.port).start()
+        stack.callback(api.stop)
+
+        state = Running(api.url, endpoint, embedded, seeded, api.table.describe(),
+                        options.state_dir / STATE_FILE, dict(template.parameters))
+        _write_state(state)
+        stack.callback(state.state_file.unlink, missing_ok=True)
+        yield state
+
+
+def _write_state(state: Running) -> None:
+    """What `miniauth demo` and `miniauth events` read to find this server and its keys."""
+    document = {
+        "url": state.url,
+        "dynamodbEndpoint": state.dynamodb_endpoint,
+        "merchantKeys": state.seeded.merchant_keys,
+        "walletPublicKey": state.seeded.wallet_public_key,
+        "parameters": state.parameters,
+        "pid": os.getpid(),
+    }
+    state.state_file.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def read_state(state_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((state_dir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def banner(state: Running) -> str:
+    lines = [f"miniauth local API: {state.url}  (Ctrl-C stops it)"]
+    kind = "embedded moto, one request at a time" if state.embedded else "external endpoint"
+    lines.append(f"DynamoDB: {state.dynamodb_endpoint} ({kind}); tables from the template")
+    lines.append("routes:")
+    lines += [f"  {route}" for route in state.routes]
+    seeded = state.seeded
+    lines.append(f"clients: {', '.join(seeded.clients) or '-'}")
+    lines.append(f"apps: {', '.join(seeded.apps) or '-'}")
+    lines.append(f"users: {', '.join(seeded.users) or '-'}")
+    if seeded.merchant_keys:
+        lines.append("merchant private keys (keyVersion 1):")
+        lines += [f"  {client}: {path}" for client, path in seeded.merchant_keys.items()]
+    lines.append(f"wallet public key (verify answers with it): {seeded.wallet_public_key}")
+    lines.append(f"state for `miniauth demo` and `miniauth events`: {state.state_file}")
+    lines.append("try: miniauth demo")
+    return "\n".join(lines)

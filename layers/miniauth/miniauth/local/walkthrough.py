@@ -1,0 +1,179 @@
+"""`miniauth demo`: the whole authorization flow over HTTP, step by step, against a local server.
+
+Wallet API calls are plain JSON (locally there is no IAM); Open API calls go through the merchant
+SDK, so every request is signed and every answer's signature is verified. Any deviation from the
+contract stops the walk with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from miniauth.sdk import MerchantClient, OpenApiError, UrllibTransport
+
+DEMO_CLIENT = "2022000000000001"
+DEMO_APP = "2021000000000001"
+DEMO_USER = "2088000000000001"
+CONSENT_SCOPES = ["auth_user", "USER_LOGIN_ID"]
+
+
+class Deviation(Exception):
+    """A step's answer is not what the contract says."""
+
+
+@dataclass
+class Walk:
+    url: str
+    merchant: MerchantClient
+    app_id: str = DEMO_APP
+    user_id: str = DEMO_USER
+    retry_grace: float = 30.0
+    out: TextIO | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+    def wallet(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        raw = UrllibTransport(timeout=15)(self.url + path, json.dumps(body).encode(),
+                                          {"Content-Type": "application/json"})
+        try:
+            answer = json.loads(raw.body)
+            answer["result"]["resultCode"]
+        except (ValueError, KeyError, TypeError):
+            raise Deviation(f"{path} answered HTTP {raw.status} without a result envelope") from None
+        return answer
+
+
+def _short(secret: str) -> str:
+    """Enough of a code or token to tell them apart on screen, never the whole value."""
+    return f"{secret[:6]}… ({len(secret)} chars)"
+
+
+def _expect(answer: dict[str, Any], code: str) -> dict[str, Any]:
+    got = answer["result"]["resultCode"]
+    if got != code:
+        raise Deviation(f"expected {code}, got {got}: {answer['result'].get('resultMessage')}")
+    return answer
+
+
+def _refused(call: Callable[[], Any], code: str) -> str:
+    try:
+        call()
+    except OpenApiError as error:
+        if error.result_code != code:
+            raise Deviation(f"expected {code}, got {error.result_code}: {error.result_message}") from None
+        return f"refused with {error.result_code}: {error.result_message}"
+    raise Deviation(f"expected {code}, but the call succeeded")
+
+
+def steps(walk: Walk) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
+    user, app, sdk = walk.user_id, walk.app_id, walk.merchant
+
+    def start_clean(state: dict[str, Any]) -> str:
+        _expect(walk.wallet("/wallet/authorizations/revoke", {"userId": user, "appId": app}), "SUCCESS")
+        return "earlier consent and tokens of this user for this app are withdrawn"
+
+    def silent(state: dict[str, Any]) -> str:
+        answer = _expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app,
+                                                              "scopes": ["auth_base"]}), "SUCCESS")
+        if answer.get("authSuccessScopes") != ["auth_base"]:
+            raise Deviation(f"auth_base granted as {answer.get('authSuccessScopes')}")
+        return f"authCode {_short(answer['authCode'])} with no consent sheet"
+
+    def consent_required(state: dict[str, Any]) -> str:
+        answer = _expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app,
+                                                              "scopes": CONSENT_SCOPES}), "USER_CONSENT_REQUIRED")
+        if "authCode" in answer or sorted(answer.get("consentRequiredScopes", [])) != sorted(CONSENT_SCOPES):
+            raise Deviation(f"consent answer was {answer}")
+        shown = answer.get("appInfo", {}).get("appName", app)
+        return f"the wallet must show the consent sheet for {shown!r}: {', '.join(answer['consentRequiredScopes'])}"
+
+    def consent(state: dict[str, Any]) -> str:
+        answer = _expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app, "scopes": CONSENT_SCOPES,
+                                                              "consentedScopes": CONSENT_SCOPES}), "SUCCESS")
+        if sorted(answer.get("authSuccessScopes", [])) != sorted(CONSENT_SCOPES):
+            raise Deviation(f"granted {answer.get('authSuccessScopes')}")
+        state["code"] = answer["authCode"]
+        return f"user allowed; authCode {_short(state['code'])} for {', '.join(answer['authSuccessScopes'])}"
+
+    def apply_token(state: dict[str, Any]) -> str:
+        state["pair"] = pair = sdk.apply_token(state["code"], app)
+        if pair.customer_id != user:
+            raise Deviation(f"customerId {pair.customer_id}")
+        return (f"signed applyToken: accessToken {_short(pair.access_token)} until "
+                f"{pair.access_token_expiry_time.isoformat()}, customerId {pair.customer_id}")
+
+    def inquiry(state: dict[str, Any]) -> str:
+        info = sdk.inquiry_user_info(state["pair"].access_token, app)
+        if info.user_id != user or "nickName" not in info.fields or "loginIdInfos" not in info.fields:
+            raise Deviation(f"userInfo fields {sorted(info.fields)}")
+        if "contactInfos" in info.fields or "addresses" in info.fields:
+            raise Deviation("userInfo shows fields outside the consented scopes")
+        login = info.fields["loginIdInfos"][0].get("loginId", "")
+        return f"userInfo {json.dumps({k: info.fields[k] for k in ('userId', 'nickName')})}, loginId {login} (masked)"
+
+    def refresh(state: dict[str, Any]) -> str:
+        state["old_refresh"] = state["pair"].refresh_token
+        state["pair"] = fresh = sdk.refresh(state["old_refresh"], app)
+        return f"new pair: accessToken {_short(fresh.access_token)}; the old refresh token is now used"
+
+    def reuse(state: dict[str, Any]) -> str:
+        if walk.retry_grace > 0:
+            if walk.out:
+                print(f"        (waiting {walk.retry_grace + 1:.0f} s: inside RetryGraceSeconds a reuse counts as a "
+                      "retry and gets a fresh pair)", file=walk.out, flush=True)
+            walk.sleep(walk.retry_grace + 1)
+        return _refused(lambda: sdk.refresh(state["old_refresh"], app), "USED_REFRESH_TOKEN")
+
+    def grant_revoked(state: dict[str, Any]) -> str:
+        detail = _refused(lambda: sdk.inquiry_user_info(state["pair"].access_token, app), "INVALID_ACCESS_TOKEN")
+        return f"the reuse revoked the whole grant: newest access token {detail}"
+
+    def again(state: dict[str, Any]) -> str:
+        answer = _expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app,
+                                                              "scopes": CONSENT_SCOPES}), "SUCCESS")
+        state["pair"] = sdk.apply_token(answer["authCode"], app)
+        return "consent is remembered: a new code without the sheet, exchanged for a new pair"
+
+    def revoke(state: dict[str, Any]) -> str:
+        sdk.revoke(state["pair"].access_token, app)
+        return "signed revoke: SUCCESS"
+
+    def revoked(state: dict[str, Any]) -> str:
+        return "revoked token " + _refused(lambda: sdk.inquiry_user_info(state["pair"].access_token, app),
+                                           "INVALID_ACCESS_TOKEN")
+
+    return [
+        ("start clean", start_clean),
+        ("silent auth_base code", silent),
+        ("consent-scoped code without consent", consent_required),
+        ("the user consents", consent),
+        ("applyToken", apply_token),
+        ("inquiryUserInfo", inquiry),
+        ("refresh", refresh),
+        ("reuse of the old refresh token", reuse),
+        ("the grant after a reuse", grant_revoked),
+        ("a new code, consent remembered", again),
+        ("revoke", revoke),
+        ("inquiryUserInfo with the revoked token", revoked),
+    ]
+
+
+def play(walk: Walk, out: TextIO) -> int:
+    """Run every step, print each; 0 when all behaved, 1 at the first deviation."""
+    walk.out = out
+    plan = steps(walk)
+    state: dict[str, Any] = {}
+    print(f"miniauth demo against {walk.url} as merchant {walk.merchant.client_id}, app {walk.app_id}, "
+          f"user {walk.user_id}", file=out, flush=True)
+    for number, (title, step) in enumerate(plan, 1):
+        try:
+            detail = step(state)
+        except Exception as error:  # noqa: BLE001 - any failure is reported as the step's deviation
+            print(f"[{number:2}/{len(plan)}] {title}: FAILED: {type(error).__name__}: {error}", file=out, flush=True)
+            return 1
+        print(f"[{number:2}/{len(plan)}] {title}: ok\n        {detail}", file=out, flush=True)
+    print("demo complete: every step behaved as the contract says", file=out, flush=True)
+    return 0
