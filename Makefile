@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv test lint validate sam-build pr clean
+.PHONY: venv run demo test lint validate sam-build pr clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,13 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 venv: $(BIN)/.installed
+
+RUN_ARGS ?=
+run: venv  ## the whole API on http://127.0.0.1:3000 with demo data (embedded DynamoDB, no Docker)
+	$(BIN)/miniauth serve $(RUN_ARGS)
+
+demo: venv  ## the authorization flow over HTTP against `make run` (or a server it starts)
+	$(BIN)/miniauth demo
 
 test: venv  ## the whole test suite (moto-backed; no AWS account, no Docker)
 	$(BIN)/python -m pytest

@@ -27,6 +27,11 @@ MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 MISSING_TOKEN = {"message": "Missing Authentication Token"}
 
 
+class _Listener(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # a burst of merchants' connections waits instead of being reset
+
+
 class RouteTable:
     def __init__(self, specs: list[FunctionSpec]) -> None:
         self.routes: dict[tuple[str, str], tuple[str, bool]] = {}
@@ -78,8 +83,7 @@ class LocalApi:
         self.table = RouteTable(specs)
         self.invoker = invoker
         self.on_event = on_event
-        self.httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self.httpd.daemon_threads = True
+        self.httpd = _Listener((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     @property

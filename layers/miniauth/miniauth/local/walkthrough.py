@@ -121,10 +121,11 @@ def steps(walk: Walk) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
 
     def reuse(state: dict[str, Any]) -> str:
         if walk.retry_grace > 0:
+            wait = walk.retry_grace + 1.5  # time is counted in whole seconds: the window may last a second more
             if walk.out:
-                print(f"        (waiting {walk.retry_grace + 1:.0f} s: inside RetryGraceSeconds a reuse counts as a "
+                print(f"        (waiting {wait:.1f} s: inside RetryGraceSeconds a reuse counts as a "
                       "retry and gets a fresh pair)", file=walk.out, flush=True)
-            walk.sleep(walk.retry_grace + 1)
+            walk.sleep(wait)
         return _refused(lambda: sdk.refresh(state["old_refresh"], app), "USED_REFRESH_TOKEN")
 
     def grant_revoked(state: dict[str, Any]) -> str:

@@ -1,0 +1,250 @@
+"""End to end over real HTTP: `miniauth serve` in a subprocess, driven by the merchant SDK and `miniauth demo`.
+
+Every Open API result code a caller can reach through the gateway is produced here at least once.
+INVALID_API cannot be: the gateway answers an unknown route itself (403), before any function runs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from miniauth.sdk import MerchantClient, OpenApiError, TransportError, UrllibTransport
+
+from served import ServedApi
+from support import (
+    APP_ID,
+    BARE_USER_ID,
+    CLIENT_ID,
+    OTHER_APP_ID,
+    OTHER_CLIENT_ID,
+    ROOT,
+    STRANGER_KEY,
+    SUSPENDED_CLIENT_ID,
+    USER_ID,
+    private_pem,
+)
+
+pytestmark = pytest.mark.e2e
+RETRY_GRACE = 1
+PAST_THE_WINDOW = RETRY_GRACE + 1.2  # the service counts whole seconds, so a window lasts up to one second more
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
+    with ServedApi(tmp_path_factory.mktemp("served"), "--parameter-overrides",
+                   f"RetryGraceSeconds={RETRY_GRACE}") as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
+    """Lifetimes of a second or two, so expiry is reached by waiting."""
+    with ServedApi(tmp_path_factory.mktemp("short"), "--parameter-overrides", "AuthCodeTtlSeconds=1",
+                   "AccessTokenTtlSeconds=1", "RefreshTokenTtlSeconds=1", "RetryGraceSeconds=0") as api:
+        yield api
+
+
+def wallet(api: ServedApi, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    raw = UrllibTransport()(api.url + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    assert raw.status == 200, raw.body
+    return json.loads(raw.body)
+
+
+def auth_code(api: ServedApi, scopes: list[str] | None = None, user_id: str = USER_ID, app_id: str = APP_ID) -> str:
+    body: dict[str, Any] = {"userId": user_id, "appId": app_id, "scopes": scopes or ["auth_base"],
+                            "consentedScopes": scopes or []}
+    answer = wallet(api, "/wallet/getAuthCode", body)
+    assert answer["result"]["resultCode"] == "SUCCESS", answer
+    return answer["authCode"]
+
+
+def refused(call: Callable[[], Any]) -> str:
+    with pytest.raises(OpenApiError) as error:
+        call()
+    assert error.value.http_status == 200 and error.value.result_status == "F"
+    return error.value.result_code
+
+
+def test_server_starts_within_seconds_and_names_its_routes(served: ServedApi) -> None:
+    assert served.started_in < 60
+    text = "".join(served.output)
+    for path in ("/v2/authorizations/applyToken", "/v1/authorizations/cancelToken", "/wallet/getAuthCode"):
+        assert path in text
+    assert Path(served.state["walletPublicKey"]).is_file()
+
+
+def test_the_whole_flow_with_the_sdk(served: ServedApi) -> None:
+    sdk = served.merchant()
+    pair = sdk.apply_token(auth_code(served, ["auth_user"]), APP_ID)
+    assert sdk.inquiry_user_info(pair.access_token, APP_ID).get("nickName") == "Ana"
+    fresh = sdk.refresh(pair.refresh_token, APP_ID)
+    time.sleep(PAST_THE_WINDOW)
+    assert refused(lambda: sdk.refresh(pair.refresh_token, APP_ID)) == "USED_REFRESH_TOKEN"
+    assert refused(lambda: sdk.inquiry_user_info(fresh.access_token, APP_ID)) == "INVALID_ACCESS_TOKEN"
+
+    pair = sdk.apply_token(auth_code(served), APP_ID)
+    sdk.revoke(pair.access_token, APP_ID)
+    assert refused(lambda: sdk.inquiry_user_info(pair.access_token, APP_ID)) == "INVALID_ACCESS_TOKEN"
+
+
+def test_a_v1_path_end_to_end(served: ServedApi) -> None:
+    sdk = served.merchant(api_version="v1")
+    pair = sdk.apply_token(auth_code(served), APP_ID)
+    assert sdk.inquiry_user_info(pair.access_token, APP_ID).user_id == USER_ID
+    sdk.revoke(pair.access_token, APP_ID)
+    assert refused(lambda: sdk.apply_token("not-a-code", APP_ID)) == "INVALID_CODE"
+    assert refused(lambda: sdk.apply_token(auth_code(served), "2021000000000002")) == "REFERENCE_CLIENT_ID_NOT_MATCH"
+    code = auth_code(served)
+    sdk.apply_token(code, APP_ID)
+    time.sleep(PAST_THE_WINDOW)
+    assert refused(lambda: sdk.apply_token(code, APP_ID)) == "USED_CODE"
+
+
+def _stranger(api: ServedApi, client_id: str) -> MerchantClient:
+    return MerchantClient(api.url, client_id, private_pem(STRANGER_KEY), Path(api.state["walletPublicKey"]).read_text())
+
+
+def _signed_raw(api: ServedApi, path: str, body: dict[str, Any]) -> Any:
+    sdk = api.merchant()
+    data = json.dumps(body).encode()
+    return sdk.verify_response(path, UrllibTransport()(api.url + path, data, sdk.signed_request(path, data)))
+
+
+def _used_code(api: ServedApi) -> str:
+    sdk, code = api.merchant(), auth_code(api)
+    sdk.apply_token(code, APP_ID)
+    time.sleep(PAST_THE_WINDOW)
+    return refused(lambda: sdk.apply_token(code, APP_ID))
+
+
+def _used_refresh(api: ServedApi) -> str:
+    sdk = api.merchant()
+    pair = sdk.apply_token(auth_code(api), APP_ID)
+    sdk.refresh(pair.refresh_token, APP_ID)
+    time.sleep(PAST_THE_WINDOW)
+    return refused(lambda: sdk.refresh(pair.refresh_token, APP_ID))
+
+
+REFUSALS: dict[str, Callable[[ServedApi], str]] = {
+    "PARAM_ILLEGAL": lambda api: refused(lambda: _signed_raw(api, "/v2/authorizations/applyToken",
+                                                             {"appId": APP_ID, "authClientId": CLIENT_ID})),
+    "INVALID_SIGNATURE": lambda api: refused(lambda: _stranger(api, CLIENT_ID).apply_token("c", APP_ID)),
+    "INVALID_AUTH_CLIENT": lambda api: refused(lambda: _stranger(api, "2022999999999999").apply_token("c", APP_ID)),
+    "INVALID_AUTH_CLIENT_STATUS": lambda api: refused(
+        lambda: api.merchant(SUSPENDED_CLIENT_ID).apply_token("c", "2021000000000009")),
+    "ACCESS_DENIED": lambda api: refused(lambda: api.merchant().apply_token(auth_code(api), OTHER_APP_ID)),
+    "INVALID_AUTHCODE": lambda api: refused(lambda: api.merchant().apply_token("not-a-code", APP_ID)),
+    "USED_AUTHCODE": _used_code,
+    "INVALID_REFRESH_TOKEN": lambda api: refused(lambda: api.merchant().refresh("r" * 64, APP_ID)),
+    "USED_REFRESH_TOKEN": _used_refresh,
+    "AUTH_CLIENT_UNSUPPORTED_GRANT_TYPE": lambda api: refused(
+        lambda: api.merchant(OTHER_CLIENT_ID).refresh("r" * 64, OTHER_APP_ID)),
+    "INVALID_ACCESS_TOKEN": lambda api: refused(lambda: api.merchant().inquiry_user_info("a" * 64, APP_ID)),
+}
+
+
+@pytest.mark.parametrize("expected", sorted(REFUSALS))
+def test_each_refusal_over_http(served: ServedApi, expected: str) -> None:
+    assert REFUSALS[expected](served) == expected
+
+
+def test_expiry_over_http(short_lived: ServedApi) -> None:
+    sdk = short_lived.merchant()
+    code = auth_code(short_lived)
+    pair = sdk.apply_token(auth_code(short_lived), APP_ID)
+    time.sleep(1.5)
+    assert refused(lambda: sdk.apply_token(code, APP_ID)) == "EXPIRED_AUTHCODE"
+    assert refused(lambda: sdk.inquiry_user_info(pair.access_token, APP_ID)) == "EXPIRED_ACCESS_TOKEN"
+    assert refused(lambda: sdk.refresh(pair.refresh_token, APP_ID)) == "EXPIRED_REFRESH_TOKEN"
+    v1 = short_lived.merchant(api_version="v1")
+    code = auth_code(short_lived)
+    time.sleep(1.5)
+    assert refused(lambda: v1.apply_token(code, APP_ID)) == "EXPIRED_CODE"
+
+
+def test_process_fail_when_the_user_is_gone(served: ServedApi) -> None:
+    import boto3
+
+    sdk = served.merchant()
+    pair = sdk.apply_token(auth_code(served, user_id=BARE_USER_ID), APP_ID)
+    dynamodb = boto3.client("dynamodb", endpoint_url=served.state["dynamodbEndpoint"], region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+    dynamodb.delete_item(TableName="UsersTable", Key={"userId": {"S": BARE_USER_ID}})
+    assert refused(lambda: sdk.inquiry_user_info(pair.access_token, APP_ID)) == "PROCESS_FAIL"
+
+
+def test_unknown_exception_when_the_wallet_key_is_unusable(short_lived: ServedApi) -> None:
+    """A broken wallet key document is a deployment fault: 500 UNKNOWN_EXCEPTION, no internals, unsigned."""
+    document = short_lived.state_dir / "keys" / "wallet_keys.json"
+    kept = document.read_text()
+    try:
+        document.write_text('{"currentKeyVersion": "1", "privateKeys": {}}')
+        with pytest.raises(TransportError) as failed:
+            short_lived.merchant(retries=0).inquiry_user_info("a" * 64, APP_ID)
+        assert failed.value.http_status == 500
+        sdk = short_lived.merchant()
+        path, data = "/v2/users/inquiryUserInfo", json.dumps({"appId": APP_ID, "accessToken": "a" * 64}).encode()
+        raw = UrllibTransport()(short_lived.url + path, data, sdk.signed_request(path, data))
+        result = json.loads(raw.body)["result"]
+        assert (raw.status, result["resultCode"], result["resultStatus"]) == (500, "UNKNOWN_EXCEPTION", "U")
+        assert "privateKeys" not in raw.body.decode() and "Traceback" not in raw.body.decode()
+    finally:
+        document.write_text(kept)
+
+
+def test_unknown_route_is_the_gateways_403(served: ServedApi) -> None:
+    transport = UrllibTransport()
+    for url in (served.url + "/v2/nothing/here", served.url + "/", served.url + "/v3/authorizations/applyToken"):
+        raw = transport(url, b"{}", {"Content-Type": "application/json"})
+        assert (raw.status, json.loads(raw.body)) == (403, {"message": "Missing Authentication Token"})
+        assert raw.header("Signature") is None
+    keys = served.state
+    misplaced = MerchantClient.from_files(served.url + "/v9", CLIENT_ID, keys["merchantKeys"][CLIENT_ID],
+                                          keys["walletPublicKey"], retries=0)
+    with pytest.raises(TransportError) as gateway:
+        misplaced.revoke("a" * 64, APP_ID)
+    assert gateway.value.http_status == 403 and not gateway.value.retryable
+
+
+def test_fifty_concurrent_redemptions_leave_one_working_token(served: ServedApi) -> None:
+    code = auth_code(served)
+    sdk = served.merchant(retries=0, timeout=60)
+
+    def redeem(_: int) -> str | None:
+        try:
+            return sdk.apply_token(code, APP_ID).access_token
+        except OpenApiError as error:
+            assert error.result_code == "USED_AUTHCODE", error
+            return None
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        tokens = [token for token in pool.map(redeem, range(50)) if token]
+    assert tokens, "at least one redemption must win"
+    working = []
+    for token in tokens:
+        try:
+            sdk.inquiry_user_info(token, APP_ID)
+            working.append(token)
+        except OpenApiError as error:
+            assert error.result_code == "INVALID_ACCESS_TOKEN"
+    assert len(working) == 1, f"{len(tokens)} pairs issued, {len(working)} still work"
+
+
+def test_miniauth_demo_exits_zero_against_the_server(served: ServedApi) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "miniauth.cli", "demo", "--url", served.url, "--state-dir", str(served.state_dir),
+         "--retry-grace", str(RETRY_GRACE)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "demo complete" in done.stdout and "[12/12]" in done.stdout
+    assert all(secret not in done.stdout for secret in ("PRIVATE KEY",))
