@@ -248,3 +248,29 @@ def test_miniauth_demo_exits_zero_against_the_server(served: ServedApi) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "demo complete" in done.stdout and "[12/12]" in done.stdout
     assert all(secret not in done.stdout for secret in ("PRIVATE KEY",))
+
+
+def test_signed_events_pass_the_signature_checks(served: ServedApi, tmp_path: Path) -> None:
+    """`miniauth events --live` writes copies of events/ that a function accepts (as `sam local invoke` would)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "miniauth.cli", "events", "--live", "--state-dir", str(served.state_dir),
+         "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "still holds" not in done.stdout
+    transport = UrllibTransport()
+    order = ["inquiry_user_info_v2", "inquiry_user_info_v1", "apply_token_v2", "apply_token_v1", "revoke_v2",
+             "revoke_v1"]
+    for name in order:
+        event = json.loads((tmp_path / f"{name}.json").read_text())
+        original = json.loads((ROOT / "events" / f"{name}.json").read_text())
+        assert set(event) == set(original) and "REPLACE_WITH" not in event["body"] + json.dumps(event["headers"])
+        headers = {k: v for k, v in event["headers"].items() if k.lower() != "host"}
+        raw = transport(served.url + event["path"], event["body"].encode(), headers)
+        answer = json.loads(raw.body)["result"]["resultCode"]
+        assert answer not in ("INVALID_SIGNATURE", "PARAM_ILLEGAL", "INVALID_AUTH_CLIENT"), (name, answer)
+        if name.startswith(("inquiry", "apply_token_v2")):
+            assert answer == "SUCCESS", (name, raw.body)
+    wallet_event = json.loads((tmp_path / "get_auth_code.json").read_text())
+    assert "Signature" not in wallet_event["headers"]

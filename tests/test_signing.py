@@ -178,3 +178,13 @@ def test_wallet_key_rotation(api: Api, tmp_path: Any, monkeypatch: pytest.Monkey
     assert "keyVersion=2" in answer.headers["Signature"]
     assert verify_response(answer.headers, answer.text, PATH, rotated.public_key())
     assert not verify_response(answer.headers, answer.text, PATH, WALLET_KEY.public_key())
+
+
+def test_the_wallet_key_document_can_come_from_the_environment(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under `sam local` an --env-vars file hands the functions the key document itself."""
+    local = new_key()
+    monkeypatch.setenv("WALLET_KEY_DOCUMENT", json.dumps({"currentKeyVersion": "3",
+                                                          "privateKeys": {"3": private_pem(local)}}))
+    answer = call(api, signed_headers(PATH, BODY, CLIENT_ID))
+    assert "keyVersion=3" in answer.headers["Signature"]
+    assert verify_response(answer.headers, answer.text, PATH, local.public_key())

@@ -2,7 +2,8 @@
 
 Key material is a JSON document: {"currentKeyVersion": "2", "privateKeys": {"1": PEM, "2": PEM}}.
 In the cloud it is an AWS Secrets Manager secret (WALLET_KEY_SECRET), fetched through Powertools'
-parameters utility with caching; locally it is a file (WALLET_KEY_FILE). Rotation: add the new
+parameters utility with caching; locally it is a file (WALLET_KEY_FILE), or under `sam local` the
+document itself (WALLET_KEY_DOCUMENT, from an --env-vars file). Rotation: add the new
 version, make it current, and drop the old one once merchants have its public key.
 """
 
@@ -21,6 +22,7 @@ from miniauth.signing import load_private_key
 
 SECRET_ENV = "WALLET_KEY_SECRET"
 FILE_ENV = "WALLET_KEY_FILE"
+DOCUMENT_ENV = "WALLET_KEY_DOCUMENT"
 CACHE_ENV = "WALLET_KEY_CACHE_SECONDS"
 
 
@@ -46,10 +48,13 @@ def _document() -> dict[str, Any]:
 
         max_age = int(os.environ.get(CACHE_ENV, "300"))
         return parameters.get_secret(secret, transform="json", max_age=max_age)  # type: ignore[return-value]
+    document = os.environ.get(DOCUMENT_ENV)
+    if document:
+        return json.loads(document)
     path = os.environ.get(FILE_ENV)
     if path:
         return json.loads(Path(path).read_text())
-    raise WalletKeyUnavailable(f"set {SECRET_ENV} or {FILE_ENV}")
+    raise WalletKeyUnavailable(f"set {SECRET_ENV}, {DOCUMENT_ENV} or {FILE_ENV}")
 
 
 def current_wallet_key() -> WalletKey:

@@ -20,7 +20,8 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
 
     options = ServeOptions(
         template=Path(args.template), host=args.host, port=args.port, dynamodb_endpoint=args.dynamodb_endpoint,
-        dynamodb_port=args.dynamodb_port, parameter_overrides=parse_overrides(args.parameter_overrides or []),
+        dynamodb_port=args.dynamodb_port, dynamodb_host=args.dynamodb_host,
+        parameter_overrides=parse_overrides(args.parameter_overrides or []),
         data=Path(args.data) if args.data else None, state_dir=Path(args.state_dir), workers=args.workers,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly under `kill` as under Ctrl-C
@@ -65,6 +66,33 @@ def _walk(args: argparse.Namespace, url: str, state: dict[str, Any], out: TextIO
     return play(walk, out)
 
 
+def _events(args: argparse.Namespace, out: TextIO) -> int:
+    from miniauth.local.serve import read_state
+    from miniauth.local.signed_events import live_values, write_signed_events
+    from miniauth.sdk import MerchantClient
+
+    state = read_state(Path(args.state_dir)) or {}
+    private_key = args.private_key or state.get("merchantKeys", {}).get(args.client_id)
+    if not private_key:
+        raise AdminError("pass --private-key (no running `miniauth serve` names a key for this client)")
+    values = {name: value for name, value in (("REPLACE_WITH_AUTH_CODE", args.auth_code),
+                                               ("REPLACE_WITH_ACCESS_TOKEN", args.access_token),
+                                               ("REPLACE_WITH_REFRESH_TOKEN", args.refresh_token)) if value}
+    if args.live:
+        if not state.get("url") or not _answers(state["url"]):
+            raise AdminError("--live needs a running `miniauth serve` (none found in the state folder)")
+        merchant = MerchantClient.from_files(state["url"], args.client_id, private_key, state["walletPublicKey"])
+        values = {**live_values(state["url"], merchant, args.user_id, args.app_id), **values}
+    written = write_signed_events(Path(args.events), Path(args.out), args.client_id, Path(private_key),
+                                  args.key_version, values)
+    for path, left in written:
+        note = f"  (still holds {', '.join(left)})" if left else ""
+        print(f"{path}{note}", file=out)
+    print(f"signed as {args.client_id} at this moment: use them within the Request-Time window "
+          "(RequestTimeSkewSeconds, default 300 s)", file=out)
+    return 0
+
+
 def _answers(url: str) -> bool:
     """Is an API Gateway-like server there? An unknown route must answer (403), quickly."""
     from miniauth.sdk import TransportError, UrllibTransport
@@ -89,6 +117,8 @@ def add_local_commands(groups: Any) -> None:
                                "the embedded one")
     database.add_argument("--dynamodb-port", type=int, default=0, metavar="PORT",
                           help="port of the embedded DynamoDB (default: a free one)")
+    serve.add_argument("--dynamodb-host", default="127.0.0.1", metavar="HOST",
+                       help="interface of the embedded DynamoDB (0.0.0.0 lets `sam local` containers reach it)")
     serve.add_argument("--parameter-overrides", nargs="+", metavar="Name=Value",
                        help="template parameters, as sam takes them (e.g. RetryGraceSeconds=5)")
     serve.add_argument("--data", metavar="FILE", help="clients, apps, users and keys to load (JSON) instead of "
@@ -112,3 +142,20 @@ def add_local_commands(groups: Any) -> None:
                       help="the server's RetryGraceSeconds (default: read from the server state, else 30)")
     demo.add_argument("--api-version", choices=["v2", "v1"], default="v2")
     demo.set_defaults(run=_demo, tables=False)
+
+    events = groups.add_parser("events", help="write signed copies of events/*.json for `sam local invoke`")
+    events.add_argument("--events", default="events", metavar="DIR", help="the committed events (default events)")
+    events.add_argument("--out", default=str(DEFAULT_STATE / "events"), metavar="DIR",
+                        help="where the signed copies go (default .local/events)")
+    events.add_argument("--state-dir", default=str(DEFAULT_STATE), metavar="DIR")
+    events.add_argument("--client-id", default=DEMO_CLIENT)
+    events.add_argument("--private-key", metavar="FILE", help="default: the running server's demo key")
+    events.add_argument("--key-version", default="1", metavar="N")
+    events.add_argument("--auth-code", metavar="CODE")
+    events.add_argument("--access-token", metavar="TOKEN")
+    events.add_argument("--refresh-token", metavar="TOKEN")
+    events.add_argument("--live", action="store_true",
+                        help="take a fresh authCode and token pair from the running `miniauth serve`")
+    events.add_argument("--app-id", default=DEMO_APP)
+    events.add_argument("--user-id", default=DEMO_USER)
+    events.set_defaults(run=_events, tables=False)

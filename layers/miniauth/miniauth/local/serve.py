@@ -28,6 +28,7 @@ class ServeOptions:
     port: int = 3000
     dynamodb_endpoint: str | None = None
     dynamodb_port: int = 0
+    dynamodb_host: str = "127.0.0.1"
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     data: Path | None = None
     state_dir: Path = Path(".local")
@@ -105,7 +106,7 @@ def running(options: ServeOptions) -> Iterator[Running]:
     with contextlib.ExitStack() as stack:
         embedded = options.dynamodb_endpoint is None
         if embedded:
-            database = EmbeddedDynamoDB(port=options.dynamodb_port).start()
+            database = EmbeddedDynamoDB(options.dynamodb_host, options.dynamodb_port).start()
             stack.callback(database.stop)
             endpoint = database.endpoint_url
         else:
@@ -135,6 +136,7 @@ def running(options: ServeOptions) -> Iterator[Running]:
         state = Running(api.url, endpoint, embedded, seeded, api.table.describe(),
                         options.state_dir / STATE_FILE, dict(template.parameters))
         _write_state(state)
+        _write_sam_env(options.state_dir / SAM_ENV_FILE, endpoint, wallet_document)
         stack.callback(state.state_file.unlink, missing_ok=True)
         yield state
 
@@ -150,6 +152,25 @@ def _write_state(state: Running) -> None:
         "pid": os.getpid(),
     }
     state.state_file.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _write_sam_env(path: Path, endpoint: str, wallet_document: Path) -> None:
+    """An --env-vars file for `sam local invoke|start-api`: this server's database and wallet key.
+
+    Inside Docker, 127.0.0.1 is the container itself: the functions reach the host's database as
+    host.docker.internal (on Linux add `--add-host host.docker.internal:host-gateway`, and start the
+    embedded database with `--dynamodb-host 0.0.0.0`).
+    """
+    port = endpoint.rsplit(":", 1)[-1].rstrip("/")
+    variables = {
+        "AWS_ENDPOINT_URL_DYNAMODB": f"http://host.docker.internal:{port}",
+        SECRET_ONLY_IN_THE_CLOUD: "",
+        "WALLET_KEY_DOCUMENT": wallet_document.read_text(),
+    }
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it holds the local wallet key
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(json.dumps({"Parameters": variables}, indent=2) + "\n")
 
 
 def read_state(state_dir: Path) -> dict[str, Any] | None:
@@ -174,5 +195,6 @@ def banner(state: Running) -> str:
         lines += [f"  {client}: {path}" for client, path in seeded.merchant_keys.items()]
     lines.append(f"wallet public key (verify answers with it): {seeded.wallet_public_key}")
     lines.append(f"state for `miniauth demo` and `miniauth events`: {state.state_file}")
+    lines.append(f"env vars for `sam local ... --env-vars`: {state.state_file.parent / SAM_ENV_FILE}")
     lines.append("try: miniauth demo")
     return "\n".join(lines)
