@@ -274,3 +274,20 @@ def test_signed_events_pass_the_signature_checks(served: ServedApi, tmp_path: Pa
             assert answer == "SUCCESS", (name, raw.body)
     wallet_event = json.loads((tmp_path / "get_auth_code.json").read_text())
     assert "Signature" not in wallet_event["headers"]
+
+
+def test_make_run_prints_the_url_and_answers(tmp_path: Path) -> None:
+    """The README's first command, with a free port so it cannot collide with a server already running."""
+    command = ["make", "-s", "run", f"RUN_ARGS=--port 0 --workers 1 --state-dir {tmp_path}"]
+    with ServedApi(tmp_path, command=command) as api:
+        assert api.started_in < 60
+        answer = wallet(api, "/wallet/getAuthCode", {"userId": USER_ID, "appId": APP_ID})
+        assert answer["result"]["resultCode"] == "SUCCESS"
+
+
+def test_miniauth_demo_starts_a_server_when_none_runs(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "miniauth.cli", "demo", "--state-dir", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "starting one for the demo" in done.stdout and "demo complete" in done.stdout
+    assert not (tmp_path / "server.json").exists()  # the server it started is gone again
