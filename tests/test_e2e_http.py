@@ -291,3 +291,26 @@ def test_miniauth_demo_starts_a_server_when_none_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "starting one for the demo" in done.stdout and "demo complete" in done.stdout
     assert not (tmp_path / "server.json").exists()  # the server it started is gone again
+
+
+def test_serve_loads_a_data_file_instead_of_the_demo(tmp_path: Path) -> None:
+    from miniauth.admin import generate_key_pair
+
+    merchant_private, merchant_public = generate_key_pair(tmp_path / "keys", "my_shop")
+    wallet_private, _ = generate_key_pair(tmp_path / "keys", "wallet")
+    (tmp_path / "data.json").write_text(json.dumps({
+        "clients": [{"authClientId": "2022000000000042", "name": "My Shop", "allowedScopes": ["auth_user"],
+                     "publicKeys": {"1": "keys/my_shop_public.pem"}}],
+        "apps": [{"appId": "2021000000000042", "authClientId": "2022000000000042", "name": "My Mini Program"}],
+        "users": [{"userId": "2088000000000042", "nickName": "Leo"}],
+        "walletPrivateKey": "keys/wallet_private.pem",
+    }))
+    with ServedApi(tmp_path / "state", "--data", str(tmp_path / "data.json")) as api:
+        assert "clients: 2022000000000042" in "".join(api.output)
+        sdk = MerchantClient.from_files(api.url, "2022000000000042", merchant_private,
+                                        tmp_path / "state" / "keys" / "wallet_public.pem")
+        code = auth_code(api, ["auth_user"], user_id="2088000000000042", app_id="2021000000000042")
+        pair = sdk.apply_token(code, "2021000000000042")
+        assert sdk.inquiry_user_info(pair.access_token, "2021000000000042").get("nickName") == "Leo"
+        assert refused(lambda: _stranger(api, CLIENT_ID).apply_token("c", APP_ID)) == "INVALID_AUTH_CLIENT"
+    assert merchant_public.is_file() and wallet_private.is_file()
