@@ -424,6 +424,12 @@ def generate_key_pair(out: str | Path, name: str = "key", bits: int = 2048) -> t
     return private_path, public_path
 
 
+def replace_private_file(path: Path, content: bytes) -> None:
+    """Write `content` readable by the owner only (0600), replacing any earlier file at `path`."""
+    path.unlink(missing_ok=True)
+    _write_new(path, content, 0o600, exact=True)
+
+
 def _write_new(path: Path, content: bytes, mode: int, exact: bool = False) -> None:
     try:
         # O_EXCL: never follow or replace an existing file; the mode applies from creation on.

@@ -18,7 +18,6 @@ key pair is generated in the key folder. Everything goes through the admin CLI's
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,10 +58,7 @@ def write_wallet_document(folder: Path, private_pem: str) -> Path:
     """The wallet key document the functions read locally (WALLET_KEY_FILE), owner-only."""
     load_private_key(private_pem)  # refuse an unusable key at startup, not at the first request
     path = folder / WALLET_KEY_DOCUMENT
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key_document({"1": private_pem}, "1"))
+    admin.replace_private_file(path, key_document({"1": private_pem}, "1").encode())
     return path
 
 

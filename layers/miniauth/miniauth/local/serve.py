@@ -84,8 +84,8 @@ def function_specs(template: Template, extra_env: dict[str, str]) -> dict[str, F
 
 
 def _registry_tables(template: Template) -> admin.RegistryTables:
-    return admin.RegistryTables(**{name: template.table_name(logical) for name, logical in
-                                   (("clients", "ClientsTable"), ("apps", "AppsTable"), ("users", "UsersTable"))})
+    # The admin CLI's local names are the template's logical ids.
+    return admin.RegistryTables(**{name: template.table_name(logical) for name, logical in admin.LOCAL_NAMES.items()})
 
 
 @contextlib.contextmanager
@@ -167,10 +167,7 @@ def _write_sam_env(path: Path, endpoint: str, wallet_document: Path) -> None:
         SECRET_ONLY_IN_THE_CLOUD: "",
         "WALLET_KEY_DOCUMENT": wallet_document.read_text(),
     }
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it holds the local wallet key
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(json.dumps({"Parameters": variables}, indent=2) + "\n")
+    admin.replace_private_file(path, (json.dumps({"Parameters": variables}, indent=2) + "\n").encode())
 
 
 def read_state(state_dir: Path) -> dict[str, Any] | None:
