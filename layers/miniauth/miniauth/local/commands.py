@@ -52,16 +52,11 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 def _walk(args: argparse.Namespace, url: str, state: dict[str, Any], out: TextIO) -> int:
     from miniauth.local.walkthrough import Walk, play
-    from miniauth.sdk import MerchantClient
 
-    private_key = args.private_key or state.get("merchantKeys", {}).get(args.client_id)
-    wallet_key = args.wallet_public_key or state.get("walletPublicKey")
-    if not private_key or not wallet_key:
-        raise AdminError("pass --private-key and --wallet-public-key (no local server state names them)")
     grace = args.retry_grace
     if grace is None:
         grace = float(state.get("parameters", {}).get("RetryGraceSeconds", 30))
-    merchant = MerchantClient.from_files(url, args.client_id, private_key, wallet_key, api_version=args.api_version)
+    merchant = _merchant(args, url, state, args.wallet_public_key, api_version=args.api_version)
     walk = Walk(url, merchant, app_id=args.app_id, user_id=args.user_id, retry_grace=grace)
     return play(walk, out)
 
@@ -69,19 +64,16 @@ def _walk(args: argparse.Namespace, url: str, state: dict[str, Any], out: TextIO
 def _events(args: argparse.Namespace, out: TextIO) -> int:
     from miniauth.local.serve import read_state
     from miniauth.local.signed_events import live_values, write_signed_events
-    from miniauth.sdk import MerchantClient
 
     state = read_state(Path(args.state_dir)) or {}
-    private_key = args.private_key or state.get("merchantKeys", {}).get(args.client_id)
-    if not private_key:
-        raise AdminError("pass --private-key (no running `miniauth serve` names a key for this client)")
+    private_key = _private_key(args, state)
     values = {name: value for name, value in (("REPLACE_WITH_AUTH_CODE", args.auth_code),
                                                ("REPLACE_WITH_ACCESS_TOKEN", args.access_token),
                                                ("REPLACE_WITH_REFRESH_TOKEN", args.refresh_token)) if value}
     if args.live:
         if not state.get("url") or not _answers(state["url"]):
             raise AdminError("--live needs a running `miniauth serve` (none found in the state folder)")
-        merchant = MerchantClient.from_files(state["url"], args.client_id, private_key, state["walletPublicKey"])
+        merchant = _merchant(args, state["url"], state)
         values = {**live_values(state["url"], merchant, args.user_id, args.app_id), **values}
     written = write_signed_events(Path(args.events), Path(args.out), args.client_id, Path(private_key),
                                   args.key_version, values)
@@ -91,6 +83,24 @@ def _events(args: argparse.Namespace, out: TextIO) -> int:
     print(f"signed as {args.client_id} at this moment: use them within the Request-Time window "
           "(RequestTimeSkewSeconds, default 300 s)", file=out)
     return 0
+
+
+def _private_key(args: argparse.Namespace, state: dict[str, Any]) -> str:
+    """--private-key, else the running server's demo key for --client-id."""
+    private_key = args.private_key or state.get("merchantKeys", {}).get(args.client_id)
+    if not private_key:
+        raise AdminError("pass --private-key (no running `miniauth serve` names a key for this client)")
+    return str(private_key)
+
+
+def _merchant(args: argparse.Namespace, url: str, state: dict[str, Any], wallet_key: str | None = None,
+              **options: Any) -> Any:
+    from miniauth.sdk import MerchantClient
+
+    wallet_key = wallet_key or state.get("walletPublicKey")
+    if not wallet_key:
+        raise AdminError("pass --wallet-public-key (no running `miniauth serve` names the wallet's key)")
+    return MerchantClient.from_files(url, args.client_id, _private_key(args, state), wallet_key, **options)
 
 
 def _answers(url: str) -> bool:

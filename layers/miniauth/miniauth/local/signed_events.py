@@ -70,12 +70,13 @@ def write_signed_events(source: Path, target: Path, client_id: str, private_key_
 
 def live_values(url: str, merchant: Any, user_id: str, app_id: str) -> dict[str, str]:
     """A fresh authCode, and an access/refresh pair from another one, from a running local server."""
-    from miniauth.sdk import UrllibTransport
+    from miniauth.local.walkthrough import Deviation, post_wallet
 
     def code() -> str:
-        raw = UrllibTransport()(url + "/wallet/getAuthCode", json.dumps({"userId": user_id, "appId": app_id}).encode(),
-                                {"Content-Type": "application/json"})
-        return json.loads(raw.body)["authCode"]
+        answer = post_wallet(url, "/wallet/getAuthCode", {"userId": user_id, "appId": app_id})
+        if "authCode" not in answer:
+            raise Deviation(f"getAuthCode answered {answer['result']['resultCode']}")
+        return answer["authCode"]
 
     pair = merchant.apply_token(code(), app_id)
     return {"REPLACE_WITH_AUTH_CODE": code(), "REPLACE_WITH_ACCESS_TOKEN": pair.access_token,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from miniauth.admin import AdminError
 from miniauth.sdk import MerchantClient, OpenApiError, UrllibTransport
 
 DEMO_CLIENT = "2022000000000001"
@@ -21,8 +22,8 @@ DEMO_USER = "2088000000000001"
 CONSENT_SCOPES = ["auth_user", "USER_LOGIN_ID"]
 
 
-class Deviation(Exception):
-    """A step's answer is not what the contract says."""
+class Deviation(AdminError):
+    """An answer is not what the contract says (one line from the CLI, like every expected failure)."""
 
 
 @dataclass
@@ -36,14 +37,18 @@ class Walk:
     sleep: Callable[[float], None] = time.sleep
 
     def wallet(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        raw = UrllibTransport(timeout=15)(self.url + path, json.dumps(body).encode(),
-                                          {"Content-Type": "application/json"})
-        try:
-            answer = json.loads(raw.body)
-            answer["result"]["resultCode"]
-        except (ValueError, KeyError, TypeError):
-            raise Deviation(f"{path} answered HTTP {raw.status} without a result envelope") from None
-        return answer
+        return post_wallet(self.url, path, body)
+
+
+def post_wallet(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A Wallet API call (plain JSON: locally there is no IAM); the answer's body, which must be an envelope."""
+    raw = UrllibTransport(timeout=15)(url + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        answer = json.loads(raw.body)
+        answer["result"]["resultCode"]
+    except (ValueError, KeyError, TypeError):
+        raise Deviation(f"{path} answered HTTP {raw.status} without a result envelope") from None
+    return answer
 
 
 def _short(secret: str) -> str:
