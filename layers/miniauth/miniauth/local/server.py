@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from miniauth.local.events import proxy_event
-from miniauth.local.invoker import FunctionFailed, FunctionTimedOut, Invoker
+from miniauth.local.invoker import FunctionTimedOut, Invoker
 from miniauth.local.template import FunctionSpec
 
 log = logging.getLogger("miniauth.local")
@@ -119,7 +119,7 @@ class LocalApi:
         except FunctionTimedOut:
             log.error("%s timed out", logical_id)
             return _gateway(504, {"message": "Endpoint request timed out"})
-        except (FunctionFailed, Exception) as failure:  # noqa: BLE001 - any invocation failure is a 502
+        except Exception as failure:  # noqa: BLE001 - FunctionFailed or a dead worker: API Gateway's 502
             log.error("%s failed: %s", logical_id, failure)
             return _gateway(502, {"message": "Internal server error"})
         return _http_answer(response)
