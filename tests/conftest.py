@@ -22,7 +22,7 @@ import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from support import MERCHANT_KEYS, TEMPLATE, WALLET_KEY, Api, FakeClock, private_pem, public_pem  # noqa: E402
+from support import MERCHANT_KEYS, TEMPLATE, WALLET_KEY, Api, FakeClock, new_key, private_pem, public_pem  # noqa: E402
 
 os.environ.update(TEMPLATE.function("ApplyTokenFunction").environment)
 os.environ.pop("WALLET_KEY_SECRET", None)
@@ -65,3 +65,15 @@ def registry(dynamodb: object, clock: FakeClock) -> object:
 @pytest.fixture
 def api(registry: object) -> Api:
     return Api()
+
+
+@pytest.fixture
+def rotated_wallet_key(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The wallet mid-rotation: keys 1 (the session's) and 2 (returned) held, 2 current."""
+    from miniauth.wallet_keys import key_document
+
+    rotated = new_key()
+    document = tmp_path / "wallet-keys.json"  # type: ignore[operator]
+    document.write_text(key_document({"1": private_pem(WALLET_KEY), "2": private_pem(rotated)}, "2"))
+    monkeypatch.setenv("WALLET_KEY_FILE", str(document))
+    return rotated

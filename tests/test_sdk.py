@@ -169,13 +169,8 @@ def test_a_stale_or_foreign_answer_is_refused(api: Api, clock: FakeClock) -> Non
         merchant(api, wallet_public_keys={"7": WALLET_KEY.public_key()}).apply_token("no-such-code", APP_ID)
 
 
-def test_wallet_key_rotation_seen_by_the_merchant(api: Api, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    rotated = new_key()
-    document = tmp_path / "wallet-keys.json"
-    document.write_text(json.dumps({"currentKeyVersion": "2",
-                                    "privateKeys": {"1": private_pem(WALLET_KEY), "2": private_pem(rotated)}}))
-    monkeypatch.setenv("WALLET_KEY_FILE", str(document))
-    both = {"1": public_pem(WALLET_KEY), "2": public_pem(rotated)}
+def test_wallet_key_rotation_seen_by_the_merchant(api: Api, rotated_wallet_key: Any) -> None:
+    both = {"1": public_pem(WALLET_KEY), "2": public_pem(rotated_wallet_key)}
     assert merchant(api, wallet_public_keys=both).apply_token(api.auth_code(), APP_ID).customer_id == USER_ID
     with pytest.raises(ResponseVerificationError, match="keyVersion"):
         merchant(api, wallet_public_keys={"1": public_pem(WALLET_KEY)}).apply_token(api.auth_code(), APP_ID)

@@ -168,12 +168,8 @@ def test_client_key_rotation(api: Api) -> None:
     assert call(api, signed_headers(PATH, body, CLIENT_ID, key=second, key_version="2"), body).code == "SUCCESS"
 
 
-def test_wallet_key_rotation(api: Api, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    rotated = new_key()
-    document = tmp_path / "wallet-keys.json"
-    document.write_text(json.dumps({"currentKeyVersion": "2",
-                                    "privateKeys": {"1": private_pem(WALLET_KEY), "2": private_pem(rotated)}}))
-    monkeypatch.setenv("WALLET_KEY_FILE", str(document))
+def test_wallet_key_rotation(api: Api, rotated_wallet_key: Any) -> None:
+    rotated = rotated_wallet_key
     answer = call(api, signed_headers(PATH, BODY, CLIENT_ID))
     assert "keyVersion=2" in answer.headers["Signature"]
     assert verify_response(answer.headers, answer.text, PATH, rotated.public_key())
