@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -118,3 +119,32 @@ def test_parameter_overrides_are_read_as_sam_reads_them() -> None:
 
     with pytest.raises(AdminError):
         parse_overrides(["RetryGraceSeconds"])
+
+
+def test_a_function_timeout_counts_execution_not_waiting_for_a_worker(tmp_path: Any) -> None:
+    from miniauth.local.invoker import FunctionTimedOut, ProcessInvoker
+    from miniauth.local.template import FunctionSpec
+
+    code = tmp_path / "slow"
+    code.mkdir()
+    (code / "app.py").write_text(
+        "import time\n"
+        "def handler(event, context):\n"
+        "    try:\n"
+        "        time.sleep(float(event['body']))\n"
+        "    except Exception:\n"  # a catch-all in the handler must not swallow the timeout
+        "        return {'statusCode': 500, 'body': 'swallowed'}\n"
+        "    return {'statusCode': 200, 'body': event['body']}\n"
+    )
+    spec = FunctionSpec("SlowFunction", code, "app.handler", {}, timeout=1)
+    invoker = ProcessInvoker({"SlowFunction": spec}, workers=1)
+    try:
+        invoker.warm()
+        with ThreadPoolExecutor(max_workers=2) as pool:  # the second waits ~0.7 s for the only worker
+            answers = list(pool.map(lambda _: invoker.invoke("SlowFunction", {"body": "0.7"}), range(2)))
+        assert [a["statusCode"] for a in answers] == [200, 200]
+        with pytest.raises(FunctionTimedOut):
+            invoker.invoke("SlowFunction", {"body": "3"})
+        assert invoker.invoke("SlowFunction", {"body": "0"})["statusCode"] == 200  # the worker lives on
+    finally:
+        invoker.close()

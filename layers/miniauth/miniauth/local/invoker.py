@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import traceback
 import uuid
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol
 
 from miniauth.local.functions import LambdaContext, load_handler
@@ -25,8 +25,11 @@ class FunctionFailed(Exception):
     """The handler raised or returned something API Gateway cannot use (a 502 there)."""
 
 
-class FunctionTimedOut(Exception):
-    """The handler ran past the function's Timeout (a 504 there)."""
+class FunctionTimedOut(BaseException):
+    """The handler ran past the function's Timeout (a 504 there). Only worker processes enforce it.
+
+    A BaseException, so no handler's catch-all can turn it into an answer: Lambda stops the run.
+    """
 
 
 class Invoker(Protocol):
@@ -43,13 +46,25 @@ def _install(specs: dict[str, FunctionSpec]) -> None:
     _SPECS.update(specs)
 
 
-def _run(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+def _run(logical_id: str, event: dict[str, Any], enforce_timeout: bool = False) -> dict[str, Any]:
     spec = _SPECS[logical_id]
     os.environ.update(spec.environment)
+    if enforce_timeout:  # a worker's main thread: time the execution itself, as Lambda does, not the queueing
+
+        def expire(*_: Any) -> None:
+            raise FunctionTimedOut(f"{logical_id} ran past its {spec.timeout} s timeout")
+
+        signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, spec.timeout)
     try:
         response = load_handler(spec)(event, LambdaContext(logical_id, aws_request_id=str(uuid.uuid4())))
+    except FunctionTimedOut:
+        raise
     except Exception as error:  # the runtime reports it; API Gateway answers 502
         raise FunctionFailed("".join(traceback.format_exception_only(error)).strip()) from None
+    finally:
+        if enforce_timeout:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     if not isinstance(response, dict) or not isinstance(response.get("statusCode"), int):
         raise FunctionFailed(f"{logical_id} returned no statusCode")
     return response
@@ -77,11 +92,9 @@ class ProcessInvoker:
         return len({future.result() for future in futures})
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
-        future = self._pool.submit(_run, logical_id, event)
-        try:
-            return future.result(timeout=self._specs[logical_id].timeout + 5)  # + queueing, as a cold start
-        except FutureTimeout:
-            raise FunctionTimedOut(f"{logical_id} timed out") from None
+        # The worker enforces the function's Timeout from the moment it starts running the event; time
+        # spent waiting for a free worker is not counted (on Lambda another container would take it).
+        return self._pool.submit(_run, logical_id, event, True).result()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
