@@ -52,11 +52,20 @@ def default_window(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedA
         yield api
 
 
+SHORT_TTL = 3
+PAST_SHORT_TTL = SHORT_TTL + 0.5
+
+
 @pytest.fixture(scope="module")
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
-    """Lifetimes of a second or two, so expiry is reached by waiting."""
-    with ServedApi(tmp_path_factory.mktemp("short"), "--parameter-overrides", "AuthCodeTtlSeconds=1",
-                   "AccessTokenTtlSeconds=1", "RefreshTokenTtlSeconds=1", "RetryGraceSeconds=0") as api:
+    """Lifetimes of a few seconds, so expiry is reached by waiting.
+
+    Time is counted in whole seconds, so a lifetime of N seconds lasts between N-1 and N seconds of
+    wall time. One second left a slow machine no time to redeem a fresh code; three leave it two.
+    """
+    with ServedApi(tmp_path_factory.mktemp("short"), "--parameter-overrides", f"AuthCodeTtlSeconds={SHORT_TTL}",
+                   f"AccessTokenTtlSeconds={SHORT_TTL}", f"RefreshTokenTtlSeconds={SHORT_TTL}",
+                   "RetryGraceSeconds=0") as api:
         yield api
 
 
@@ -168,13 +177,13 @@ def test_expiry_over_http(short_lived: ServedApi) -> None:
     sdk = short_lived.merchant()
     code = auth_code(short_lived)
     pair = sdk.apply_token(auth_code(short_lived), APP_ID)
-    time.sleep(1.5)
+    time.sleep(PAST_SHORT_TTL)
     assert refused(lambda: sdk.apply_token(code, APP_ID)) == "EXPIRED_AUTHCODE"
     assert refused(lambda: sdk.inquiry_user_info(pair.access_token, APP_ID)) == "EXPIRED_ACCESS_TOKEN"
     assert refused(lambda: sdk.refresh(pair.refresh_token, APP_ID)) == "EXPIRED_REFRESH_TOKEN"
     v1 = short_lived.merchant(api_version="v1")
     code = auth_code(short_lived)
-    time.sleep(1.5)
+    time.sleep(PAST_SHORT_TTL)
     assert refused(lambda: v1.apply_token(code, APP_ID)) == "EXPIRED_CODE"
 
 
