@@ -77,3 +77,20 @@ def rotated_wallet_key(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> obj
     document.write_text(key_document({"1": private_pem(WALLET_KEY), "2": private_pem(rotated)}, "2"))
     monkeypatch.setenv("WALLET_KEY_FILE", str(document))
     return rotated
+
+
+# Figures the hardening suites measure (fuzzed cases, throughput, latency), printed after the run.
+_FIGURES: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def figures() -> list[str]:
+    """Append one readable line per figure; pytest prints them all in a closing `miniauth figures` section."""
+    return _FIGURES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("miniauth figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
