@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ValidationException
 
 from miniauth.domain.ports import StorageThrottled
 from miniauth.observability import REPLAYS_DETECTED, count, count_refusal, instrument, logger
-from miniauth.protocol.envelope import respond, version_of
+from miniauth.protocol.envelope import CONTENT_TYPE, render, respond, version_of
+from miniauth.protocol.intake import check_request
 from miniauth.results import (
     INVALID_API,
     PARAM_ILLEGAL,
@@ -30,21 +31,27 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "Illegal parameters: " + "; ".join(parts) if parts else PARAM_ILLEGAL.message
 
 
+def _noted(result: ResultCode, route: str | None) -> str:
+    """Count and log a refusal (its code and route only); the caller's API version spells the code."""
+    version = version_of(route)
+    count_refusal(result.code)
+    logger.info("request refused", extra={"resultCode": result.spelled(version), "route": route})
+    return version
+
+
 def resolver() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
 
     def refuse(result: ResultCode, message: str | None = None, **fields: Any) -> Response:
-        version = version_of(app.current_event.resource)
-        count_refusal(result.code)
-        logger.info(
-            "request refused",
-            extra={"resultCode": result.spelled(version), "route": app.current_event.resource},
-        )
-        return respond(result, version, message, **fields)
+        return respond(result, _noted(result, app.current_event.resource), message, **fields)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:
         return refuse(PARAM_ILLEGAL, _describe(list(error.errors())))
+
+    @app.exception_handler(ValidationException)
+    def _unreadable(error: ValidationException) -> Response:
+        return refuse(PARAM_ILLEGAL)  # a body the resolver cannot read (intake refuses these first)
 
     @app.exception_handler(MiniauthError)
     def _refused(error: MiniauthError) -> Response:
@@ -68,8 +75,23 @@ def resolver() -> APIGatewayRestResolver:
     return app
 
 
+def screened(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve the event, unless its body is not one a route may read: then PARAM_ILLEGAL, untouched tables."""
+    try:
+        check_request(event)
+    except MiniauthError as refused:
+        route = event.get("resource")
+        return {
+            "statusCode": refused.result.http_status,
+            "headers": {"Content-Type": CONTENT_TYPE},
+            "body": render(refused.result, _noted(refused.result, route), refused.message),
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)
+
+
 def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return app.resolve(event, context)
+        return screened(app, event, context)
 
     return instrument(handler)

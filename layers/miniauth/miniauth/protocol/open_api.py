@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from miniauth.domain.models import Client
 from miniauth.observability import instrument, logger
-from miniauth.protocol.api import resolver
+from miniauth.protocol.api import resolver, screened
 from miniauth.protocol.envelope import CONTENT_TYPE, render, version_of
 from miniauth.protocol.security import identify_client, sign_response
 from miniauth.results import UNKNOWN_EXCEPTION, InvalidAuthClient
@@ -39,7 +39,7 @@ def open_api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], A
     """The Lambda entry point of an Open API function: resolve, then sign whatever is answered."""
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        response = app.resolve(event, context)
+        response = screened(app, event, context)
         try:
             return sign_response(event, response)
         except WalletKeyUnavailable:

@@ -8,7 +8,6 @@ algorithm or a Request-Time outside the skew window -> INVALID_SIGNATURE.
 
 from __future__ import annotations
 
-import base64
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -20,6 +19,7 @@ from miniauth import signing
 from miniauth.clock import iso8601
 from miniauth.config import settings
 from miniauth.domain.models import Client
+from miniauth.protocol.intake import header, header_values, raw_body
 from miniauth.results import InvalidAuthClient, InvalidAuthClientStatus, InvalidSignature, ParamIllegal
 from miniauth.runtime import clock, store
 from miniauth.wallet_keys import current_wallet_key
@@ -30,22 +30,6 @@ RESPONSE_TIME_HEADER = "Response-Time"
 SIGNATURE_HEADER = "Signature"
 
 
-def header(headers: dict[str, str] | None, name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in (headers or {}).items():
-        if key.lower() == wanted:
-            return value
-    return None
-
-
-def raw_body(event: dict[str, Any] | APIGatewayProxyEvent) -> bytes:
-    """The bytes the merchant signed: never a re-serialisation."""
-    raw = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return base64.b64decode(raw)
-    return raw.encode("utf-8")
-
-
 @lru_cache(maxsize=256)
 def _public_key(pem: str) -> rsa.RSAPublicKey | None:
     try:
@@ -54,7 +38,13 @@ def _public_key(pem: str) -> rsa.RSAPublicKey | None:
         return None
 
 
+SIGNED_HEADERS = (CLIENT_ID_HEADER, REQUEST_TIME_HEADER, SIGNATURE_HEADER)
+
+
 def identify_client(event: APIGatewayProxyEvent) -> Client:
+    for name in SIGNED_HEADERS:
+        if len(header_values(event.raw_event, name)) > 1:
+            raise ParamIllegal(f"The {name} header is sent more than once.")
     headers = event.headers
     client_id = (header(headers, CLIENT_ID_HEADER) or "").strip()
     if not client_id or len(client_id) > 128:
@@ -80,15 +70,22 @@ def identify_client(event: APIGatewayProxyEvent) -> Client:
     public_key = _public_key(pem) if pem else None
     if public_key is None:
         raise InvalidSignature("Unknown keyVersion for this client.")
-    content = signing.signed_content(event.resource, client_id, request_time, raw_body(event))
+    content = signing.signed_content(event.resource, client_id, request_time, raw_body(event.raw_event))
     if not signing.verify(public_key, content, signature.signature):
         raise InvalidSignature()
     return client
 
 
+def _echoable(client_id: str | None) -> str:
+    """The Client-Id to answer with: only what could be a real one, so no sent bytes reach our headers."""
+    if client_id and len(client_id) <= 128 and all("!" <= c <= "~" for c in client_id):
+        return client_id
+    return ""
+
+
 def sign_response(event: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     """Add Client-Id, Response-Time and Signature over the exact body being returned."""
-    client_id = header(event.get("headers"), CLIENT_ID_HEADER) or ""
+    client_id = _echoable(header(event.get("headers"), CLIENT_ID_HEADER))
     responded_at = iso8601(clock().now())
     key = current_wallet_key()
     body = response.get("body") or ""
