@@ -70,7 +70,7 @@ def key_material(pem: str) -> list[str]:
     return [line for line in pem.splitlines() if line and not line.startswith("-----")]
 
 
-def test_a_whole_flow_logs_no_secret(served: ServedApi) -> None:
+def test_a_whole_flow_logs_no_secret(served: ServedApi, figures: list[str]) -> None:
     recording = Recording()
     sdk = served.merchant(transport=recording, retries=0)
     codes = [auth_code(served, ["auth_base", "auth_user", "USER_LOGIN_ID"]) for _ in range(2)]
@@ -106,3 +106,4 @@ def test_a_whole_flow_logs_no_secret(served: ServedApi) -> None:
     for secret in secrets:
         assert secret not in logs, f"a secret ({len(secret)} characters) appears in the logs"
         assert secret[:16] not in logs, "the start of a secret appears in the logs"
+    figures.append(f"secret leaks: {len(secrets)} secrets searched in {len(records)} DEBUG log records, 0 found")
