@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -109,6 +111,33 @@ def test_what_the_gateway_answers_itself(local: tuple[LocalApi, Recorder]) -> No
     recorder.fail = True
     failed = post(api.url + "/v2/authorizations/applyToken", b"{}", {})
     assert (failed.status, json.loads(failed.body)) == (502, {"message": "Internal server error"})
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "OPTIONS", "TRACE", "PROPFIND", "BREW"])
+def test_any_other_method_is_the_gateways_403(local: tuple[LocalApi, Recorder], method: str) -> None:
+    """Python's server would answer unknown methods with an HTML 501; API Gateway answers 403."""
+    api, recorder = local
+    where = urlsplit(api.url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    connection.request(method, "/wallet/getAuthCode", body=b"{}", headers={"Content-Type": "application/json"})
+    answer = connection.getresponse()
+    assert (answer.status, json.loads(answer.read())) == (403, {"message": "Missing Authentication Token"})
+    connection.close()
+    assert recorder.events == []
+
+
+@pytest.mark.parametrize("length", ["abc", "-5"])
+def test_an_unreadable_content_length_is_400(local: tuple[LocalApi, Recorder], length: str) -> None:
+    api, recorder = local
+    where = urlsplit(api.url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    connection.putrequest("POST", "/wallet/getAuthCode")
+    connection.putheader("Content-Length", length)
+    connection.endheaders()
+    answer = connection.getresponse()
+    assert (answer.status, json.loads(answer.read())) == (400, {"message": "Bad Request"})
+    connection.close()
+    assert recorder.events == []
 
 
 def test_parameter_overrides_are_read_as_sam_reads_them() -> None:

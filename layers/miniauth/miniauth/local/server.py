@@ -132,7 +132,13 @@ class LocalApi:
             server_version = "miniauth-local"
 
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    length = -1
+                if length < 0:
+                    self._send(*_gateway(400, {"message": "Bad Request"}), close=True)
+                    return
                 if length > MAX_BODY:
                     self._send(*_gateway(413, {"message": "Request Too Long"}), close=True)
                     return
@@ -140,7 +146,11 @@ class LocalApi:
                 self._send(*api.answer(self.command, self.path, list(self.headers.items()), body,
                                        self.client_address[0]))
 
-            do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve  # noqa: N815
+            def __getattr__(self, name: str) -> Any:
+                """Every method (TRACE, CONNECT, made-up ones) reaches the route table, as at API Gateway."""
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def _send(self, status: int, headers: list[tuple[str, str]], body: bytes, close: bool = False) -> None:
                 self.send_response(status)
@@ -162,6 +172,7 @@ class LocalApi:
 
 
 _ERROR_TYPES = {
+    400: "BadRequestException",
     403: "MissingAuthenticationTokenException",
     413: "RequestTooLargeException",
     502: "InternalServerErrorException",
