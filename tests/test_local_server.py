@@ -177,3 +177,24 @@ def test_a_function_timeout_counts_execution_not_waiting_for_a_worker(tmp_path: 
         assert invoker.invoke("SlowFunction", {"body": "0"})["statusCode"] == 200  # the worker lives on
     finally:
         invoker.close()
+
+
+def test_the_embedded_database_keeps_no_rollback_copies() -> None:
+    """Each TransactWriteItems deep-copies its tables; moto's registry of objects used to keep every copy."""
+    from moto.dynamodb.models.table import Table
+
+    from miniauth.local.database import EmbeddedDynamoDB, dynamodb_client
+
+    database = EmbeddedDynamoDB().start()
+    try:
+        client = dynamodb_client(database.endpoint_url, "us-east-1")
+        client.create_table(TableName="T", BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}])
+        for n in range(40):
+            put = {"TableName": "T", "Item": {"k": {"S": str(n)}}, "ConditionExpression": "attribute_not_exists(k)"}
+            client.transact_write_items(TransactItems=[{"Put": put}])
+        assert client.scan(TableName="T", Select="COUNT")["Count"] == 40
+        assert len(Table.instances_tracked) <= 1, "rollback copies of the table are still held"
+    finally:
+        database.stop()

@@ -22,7 +22,15 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def serialised(app: WsgiApp) -> WsgiApp:
-    """A WSGI middleware that runs one request at a time, body included."""
+    """A WSGI middleware that runs one request at a time, body included.
+
+    After each request it also drops moto's registry of every model object ever built: each
+    TransactWriteItems deep-copies the tables it touches (its rollback copy) and that registry kept
+    every copy alive, so a long session grew by megabytes per authorization flow. The registry only
+    serves moto's own reset and data-dump endpoints, which nothing here uses.
+    """
+    from moto.core.model_instances import reset_model_data
+
     lock = threading.Lock()
 
     def one_at_a_time(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
@@ -34,6 +42,7 @@ def serialised(app: WsgiApp) -> WsgiApp:
                 close = getattr(result, "close", None)
                 if close:
                     close()
+                reset_model_data()
 
     return one_at_a_time
 
