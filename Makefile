@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv run demo test lint validate sam-build pr clean
+.PHONY: venv run demo test load lint validate sam-build pr clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ demo: venv  ## the authorization flow over HTTP against `make run` (or a server 
 
 test: venv  ## the whole test suite (moto-backed; no AWS account, no Docker)
 	$(BIN)/python -m pytest
+
+LOAD_ARGS ?=
+load: venv  ## 2,000 complete flows from 16 merchant threads over HTTP, then an audit of the tables (LOAD_ARGS=--flows N ...)
+	$(BIN)/python tests/load.py $(LOAD_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
