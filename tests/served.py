@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from miniauth.sdk import MerchantClient
+from miniauth.sdk import MerchantClient, UrllibTransport
 
-from support import ROOT
+from support import APP_ID, ROOT, USER_ID
 
 READY = re.compile(r"^miniauth local API: (http://127\.0\.0\.1:\d+)")
 
@@ -80,3 +80,12 @@ class ServedApi:
         keys = self.state["merchantKeys"]
         return MerchantClient.from_files(self.url, client_id, keys[client_id], self.state["walletPublicKey"],
                                          **options)
+
+    def auth_code(self, scopes: list[str] | None = None, user_id: str = USER_ID, app_id: str = APP_ID) -> str:
+        """A fresh authCode from the Wallet API, the user consenting to `scopes` (auth_base when none)."""
+        body = {"userId": user_id, "appId": app_id, "scopes": scopes or ["auth_base"], "consentedScopes": scopes or []}
+        raw = UrllibTransport()(self.url + "/wallet/getAuthCode", json.dumps(body).encode(),
+                                {"Content-Type": "application/json"})
+        answer = json.loads(raw.body)
+        assert raw.status == 200 and answer["result"]["resultCode"] == "SUCCESS", raw.body
+        return answer["authCode"]

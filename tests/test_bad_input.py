@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 
 from miniauth.sdk import MerchantClient
 
 from served import ServedApi
+from stored import Tables
 from support import APP_ID, CLIENT_ID, OTHER_CLIENT_ID, USER_ID, snapshot
 
 pytestmark = pytest.mark.e2e
@@ -334,8 +334,7 @@ def context(served: ServedApi) -> Context:
 
 @pytest.fixture(scope="module")
 def tables(served: ServedApi) -> Any:
-    return boto3.client("dynamodb", endpoint_url=served.state["dynamodbEndpoint"], region_name="us-east-1",
-                        aws_access_key_id="local", aws_secret_access_key="local")
+    return Tables(served.state["dynamodbEndpoint"]).client
 
 
 @pytest.mark.parametrize(("expected", "build"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])

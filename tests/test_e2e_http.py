@@ -20,6 +20,7 @@ import pytest
 from miniauth.sdk import MerchantClient, OpenApiError, TransportError, UrllibTransport
 
 from served import ServedApi
+from stored import Tables
 from support import (
     APP_ID,
     BARE_USER_ID,
@@ -75,14 +76,6 @@ def wallet(api: ServedApi, path: str, body: dict[str, Any]) -> dict[str, Any]:
     return json.loads(raw.body)
 
 
-def auth_code(api: ServedApi, scopes: list[str] | None = None, user_id: str = USER_ID, app_id: str = APP_ID) -> str:
-    body: dict[str, Any] = {"userId": user_id, "appId": app_id, "scopes": scopes or ["auth_base"],
-                            "consentedScopes": scopes or []}
-    answer = wallet(api, "/wallet/getAuthCode", body)
-    assert answer["result"]["resultCode"] == "SUCCESS", answer
-    return answer["authCode"]
-
-
 def refused(call: Callable[[], Any]) -> str:
     with pytest.raises(OpenApiError) as error:
         call()
@@ -100,26 +93,26 @@ def test_server_starts_within_seconds_and_names_its_routes(served: ServedApi) ->
 
 def test_the_whole_flow_with_the_sdk(served: ServedApi) -> None:
     sdk = served.merchant()
-    pair = sdk.apply_token(auth_code(served, ["auth_user"]), APP_ID)
+    pair = sdk.apply_token(served.auth_code(["auth_user"]), APP_ID)
     assert sdk.inquiry_user_info(pair.access_token, APP_ID).get("nickName") == "Ana"
     fresh = sdk.refresh(pair.refresh_token, APP_ID)
     time.sleep(PAST_THE_WINDOW)
     assert refused(lambda: sdk.refresh(pair.refresh_token, APP_ID)) == "USED_REFRESH_TOKEN"
     assert refused(lambda: sdk.inquiry_user_info(fresh.access_token, APP_ID)) == "INVALID_ACCESS_TOKEN"
 
-    pair = sdk.apply_token(auth_code(served), APP_ID)
+    pair = sdk.apply_token(served.auth_code(), APP_ID)
     sdk.revoke(pair.access_token, APP_ID)
     assert refused(lambda: sdk.inquiry_user_info(pair.access_token, APP_ID)) == "INVALID_ACCESS_TOKEN"
 
 
 def test_a_v1_path_end_to_end(served: ServedApi) -> None:
     sdk = served.merchant(api_version="v1")
-    pair = sdk.apply_token(auth_code(served), APP_ID)
+    pair = sdk.apply_token(served.auth_code(), APP_ID)
     assert sdk.inquiry_user_info(pair.access_token, APP_ID).user_id == USER_ID
     sdk.revoke(pair.access_token, APP_ID)
     assert refused(lambda: sdk.apply_token("not-a-code", APP_ID)) == "INVALID_CODE"
-    assert refused(lambda: sdk.apply_token(auth_code(served), "2021000000000002")) == "REFERENCE_CLIENT_ID_NOT_MATCH"
-    code = auth_code(served)
+    assert refused(lambda: sdk.apply_token(served.auth_code(), "2021000000000002")) == "REFERENCE_CLIENT_ID_NOT_MATCH"
+    code = served.auth_code()
     sdk.apply_token(code, APP_ID)
     time.sleep(PAST_THE_WINDOW)
     assert refused(lambda: sdk.apply_token(code, APP_ID)) == "USED_CODE"
@@ -136,7 +129,7 @@ def _signed_raw(api: ServedApi, path: str, body: dict[str, Any]) -> Any:
 
 
 def _used_code(api: ServedApi) -> str:
-    sdk, code = api.merchant(), auth_code(api)
+    sdk, code = api.merchant(), api.auth_code()
     sdk.apply_token(code, APP_ID)
     time.sleep(PAST_THE_WINDOW)
     return refused(lambda: sdk.apply_token(code, APP_ID))
@@ -144,7 +137,7 @@ def _used_code(api: ServedApi) -> str:
 
 def _used_refresh(api: ServedApi) -> str:
     sdk = api.merchant()
-    pair = sdk.apply_token(auth_code(api), APP_ID)
+    pair = sdk.apply_token(api.auth_code(), APP_ID)
     sdk.refresh(pair.refresh_token, APP_ID)
     time.sleep(PAST_THE_WINDOW)
     return refused(lambda: sdk.refresh(pair.refresh_token, APP_ID))
@@ -157,7 +150,7 @@ REFUSALS: dict[str, Callable[[ServedApi], str]] = {
     "INVALID_AUTH_CLIENT": lambda api: refused(lambda: _stranger(api, "2022999999999999").apply_token("c", APP_ID)),
     "INVALID_AUTH_CLIENT_STATUS": lambda api: refused(
         lambda: api.merchant(SUSPENDED_CLIENT_ID).apply_token("c", "2021000000000009")),
-    "ACCESS_DENIED": lambda api: refused(lambda: api.merchant().apply_token(auth_code(api), OTHER_APP_ID)),
+    "ACCESS_DENIED": lambda api: refused(lambda: api.merchant().apply_token(api.auth_code(), OTHER_APP_ID)),
     "INVALID_AUTHCODE": lambda api: refused(lambda: api.merchant().apply_token("not-a-code", APP_ID)),
     "USED_AUTHCODE": _used_code,
     "INVALID_REFRESH_TOKEN": lambda api: refused(lambda: api.merchant().refresh("r" * 64, APP_ID)),
@@ -175,26 +168,23 @@ def test_each_refusal_over_http(served: ServedApi, expected: str) -> None:
 
 def test_expiry_over_http(short_lived: ServedApi) -> None:
     sdk = short_lived.merchant()
-    code = auth_code(short_lived)
-    pair = sdk.apply_token(auth_code(short_lived), APP_ID)
+    code = short_lived.auth_code()
+    pair = sdk.apply_token(short_lived.auth_code(), APP_ID)
     time.sleep(PAST_SHORT_TTL)
     assert refused(lambda: sdk.apply_token(code, APP_ID)) == "EXPIRED_AUTHCODE"
     assert refused(lambda: sdk.inquiry_user_info(pair.access_token, APP_ID)) == "EXPIRED_ACCESS_TOKEN"
     assert refused(lambda: sdk.refresh(pair.refresh_token, APP_ID)) == "EXPIRED_REFRESH_TOKEN"
     v1 = short_lived.merchant(api_version="v1")
-    code = auth_code(short_lived)
+    code = short_lived.auth_code()
     time.sleep(PAST_SHORT_TTL)
     assert refused(lambda: v1.apply_token(code, APP_ID)) == "EXPIRED_CODE"
 
 
 def test_process_fail_when_the_user_is_gone(served: ServedApi) -> None:
-    import boto3
-
     sdk = served.merchant()
-    pair = sdk.apply_token(auth_code(served, user_id=BARE_USER_ID), APP_ID)
-    dynamodb = boto3.client("dynamodb", endpoint_url=served.state["dynamodbEndpoint"], region_name="us-east-1",
-                            aws_access_key_id="local", aws_secret_access_key="local")
-    dynamodb.delete_item(TableName="UsersTable", Key={"userId": {"S": BARE_USER_ID}})
+    pair = sdk.apply_token(served.auth_code(user_id=BARE_USER_ID), APP_ID)
+    users = Tables(served.state["dynamodbEndpoint"]).client
+    users.delete_item(TableName="UsersTable", Key={"userId": {"S": BARE_USER_ID}})
     assert refused(lambda: sdk.inquiry_user_info(pair.access_token, APP_ID)) == "PROCESS_FAIL"
 
 
@@ -234,7 +224,7 @@ def test_unknown_route_is_the_gateways_403(served: ServedApi) -> None:
 def test_fifty_concurrent_redemptions_leave_one_working_token(default_window: ServedApi) -> None:
     """With a 1 s window a slow machine spreads the burst past it, and the late replay rightly revokes all."""
     served = default_window
-    code = auth_code(served)
+    code = served.auth_code()
     sdk = served.merchant(retries=0, timeout=60)
 
     def redeem(_: int) -> str | None:
@@ -327,7 +317,7 @@ def test_serve_loads_a_data_file_instead_of_the_demo(tmp_path: Path) -> None:
         assert "clients: 2022000000000042" in "".join(api.output)
         sdk = MerchantClient.from_files(api.url, "2022000000000042", merchant_private,
                                         tmp_path / "state" / "keys" / "wallet_public.pem")
-        code = auth_code(api, ["auth_user"], user_id="2088000000000042", app_id="2021000000000042")
+        code = api.auth_code(["auth_user"], user_id="2088000000000042", app_id="2021000000000042")
         pair = sdk.apply_token(code, "2021000000000042")
         assert sdk.inquiry_user_info(pair.access_token, "2021000000000042").get("nickName") == "Leo"
         assert refused(lambda: _stranger(api, CLIENT_ID).apply_token("c", APP_ID)) == "INVALID_AUTH_CLIENT"

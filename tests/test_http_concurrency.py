@@ -8,7 +8,6 @@ revoked, so the property checked is "exactly one live pair", not "exactly one su
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter
@@ -18,12 +17,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from miniauth.sdk import MerchantClient, OpenApiError, TokenPair, UrllibTransport
+from miniauth.sdk import MerchantClient, OpenApiError, TokenPair
 
 from audit import digest
 from served import ServedApi
 from stored import AUTH_CODES, GRANTS, TOKENS, Tables
-from support import APP_ID, USER_ID
+from support import APP_ID
 
 pytestmark = [pytest.mark.e2e, pytest.mark.concurrency]
 RACERS = 20
@@ -54,13 +53,6 @@ def sdk(served: ServedApi) -> MerchantClient:
 @pytest.fixture(scope="module")
 def tables(served: ServedApi) -> Tables:
     return Tables(served.state["dynamodbEndpoint"])
-
-
-def auth_code(api: ServedApi) -> str:
-    body = {"userId": USER_ID, "appId": APP_ID, "scopes": ["auth_base"], "consentedScopes": []}
-    raw = UrllibTransport()(api.url + "/wallet/getAuthCode", json.dumps(body).encode(),
-                            {"Content-Type": "application/json"})
-    return json.loads(raw.body)["authCode"]
 
 
 def together(n: int, call: Callable[[], T]) -> list[T | str]:
@@ -114,7 +106,7 @@ def holding_grants(tables: Tables, pairs: list[TokenPair]) -> list[dict[str, Any
 
 def test_parallel_redemptions_of_one_code_leave_one_live_pair(served: ServedApi, sdk: MerchantClient,
                                                                tables: Tables, figures: list[str]) -> None:
-    code = auth_code(served)
+    code = served.auth_code()
     begun = time.monotonic()
     pairs, refused = split(together(RACERS, lambda: sdk.apply_token(code, APP_ID)))
     took = time.monotonic() - begun
@@ -142,7 +134,7 @@ def test_parallel_redemptions_of_one_code_leave_one_live_pair(served: ServedApi,
 
 def test_parallel_refreshes_of_one_token_leave_one_live_pair(served: ServedApi, sdk: MerchantClient,
                                                              tables: Tables, figures: list[str]) -> None:
-    original = sdk.apply_token(auth_code(served), APP_ID)
+    original = sdk.apply_token(served.auth_code(), APP_ID)
     begun = time.monotonic()
     pairs, refused = split(together(RACERS, lambda: sdk.refresh(original.refresh_token, APP_ID)))
     took = time.monotonic() - begun
@@ -171,11 +163,11 @@ def test_without_a_retry_window_exactly_one_racer_wins(strict: ServedApi, creden
     pair lives, but exactly one racer is ever handed one."""
     sdk = strict.merchant(retries=0, timeout=60)
     if credential == "authCode":
-        code = auth_code(strict)
+        code = strict.auth_code()
         pairs, refused = split(together(RACERS, lambda: sdk.apply_token(code, APP_ID)))
         expected = {"USED_AUTHCODE", "INVALID_AUTHCODE"}  # the latter once a replay revoked the grant
     else:
-        token = sdk.apply_token(auth_code(strict), APP_ID).refresh_token
+        token = sdk.apply_token(strict.auth_code(), APP_ID).refresh_token
         pairs, refused = split(together(RACERS, lambda: sdk.refresh(token, APP_ID)))
         expected = {"USED_REFRESH_TOKEN", "INVALID_REFRESH_TOKEN"}
     assert len(pairs) == 1 and set(refused) <= expected, refused
@@ -190,7 +182,7 @@ def test_no_inquiry_sent_after_revoke_answered_sees_the_user(served: ServedApi, 
                                                              figures: list[str]) -> None:
     sent_after = in_flight = total = 0
     for _ in range(ROUNDS):
-        pair = sdk.apply_token(auth_code(served), APP_ID)
+        pair = sdk.apply_token(served.auth_code(), APP_ID)
         calls, revoke_sent, revoked = _revoke_amid_inquiries(sdk, pair.access_token)
         late = [outcome for sent, _, outcome in calls if sent > revoked]
         assert late and set(late) == {"INVALID_ACCESS_TOKEN"}, late

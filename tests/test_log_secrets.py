@@ -47,12 +47,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
         yield api
 
 
-def auth_code(served: ServedApi, scopes: list[str]) -> str:
-    body = json.dumps({"userId": USER_ID, "appId": APP_ID, "scopes": scopes, "consentedScopes": scopes}).encode()
-    raw = UrllibTransport()(served.url + "/wallet/getAuthCode", body, {"Content-Type": "application/json"})
-    return json.loads(raw.body)["authCode"]
-
-
 def refused(call: Any) -> str:
     with pytest.raises(OpenApiError) as error:
         call()
@@ -73,7 +67,7 @@ def key_material(pem: str) -> list[str]:
 def test_a_whole_flow_logs_no_secret(served: ServedApi, figures: list[str]) -> None:
     recording = Recording()
     sdk = served.merchant(transport=recording, retries=0)
-    codes = [auth_code(served, ["auth_base", "auth_user", "USER_LOGIN_ID"]) for _ in range(2)]
+    codes = [served.auth_code(["auth_base", "auth_user", "USER_LOGIN_ID"]) for _ in range(2)]
     pair = sdk.apply_token(codes[0], APP_ID)
     assert sdk.inquiry_user_info(pair.access_token, APP_ID).user_id == USER_ID
     rotated = sdk.refresh(pair.refresh_token, APP_ID)
