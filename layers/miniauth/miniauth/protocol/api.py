@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from miniauth.domain.ports import StorageThrottled
 from miniauth.observability import REPLAYS_DETECTED, count, count_refusal, instrument, logger
-from miniauth.protocol.envelope import CONTENT_TYPE, render, respond, version_of
+from miniauth.protocol.envelope import proxy_answer, respond, version_of
 from miniauth.protocol.intake import check_request
 from miniauth.results import (
     INVALID_API,
@@ -80,13 +80,7 @@ def screened(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -
     try:
         check_request(event)
     except MiniauthError as refused:
-        route = event.get("resource")
-        return {
-            "statusCode": refused.result.http_status,
-            "headers": {"Content-Type": CONTENT_TYPE},
-            "body": render(refused.result, _noted(refused.result, route), refused.message),
-            "isBase64Encoded": False,
-        }
+        return proxy_answer(refused.result, _noted(refused.result, event.get("resource")), refused.message)
     return app.resolve(event, context)
 
 

@@ -39,3 +39,13 @@ def respond(result: ResultCode, version: str, message: str | None = None, **fiel
 
 def success(version: str, **fields: Any) -> Response:
     return respond(SUCCESS, version, **fields)
+
+
+def proxy_answer(result: ResultCode, version: str, message: str | None = None) -> dict[str, Any]:
+    """An answer in Lambda proxy form, for refusals made outside the resolver."""
+    return {
+        "statusCode": result.http_status,
+        "headers": {"Content-Type": CONTENT_TYPE},
+        "body": render(result, version, message),
+        "isBase64Encoded": False,
+    }

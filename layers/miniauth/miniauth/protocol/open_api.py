@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from miniauth.domain.models import Client
 from miniauth.observability import instrument, logger
 from miniauth.protocol.api import resolver, screened
-from miniauth.protocol.envelope import CONTENT_TYPE, render, version_of
+from miniauth.protocol.envelope import proxy_answer, version_of
 from miniauth.protocol.security import identify_client, sign_response
 from miniauth.results import UNKNOWN_EXCEPTION, InvalidAuthClient
 from miniauth.wallet_keys import WalletKeyUnavailable
@@ -44,11 +44,6 @@ def open_api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], A
             return sign_response(event, response)
         except WalletKeyUnavailable:
             logger.exception("wallet signing key unavailable")
-            return {
-                "statusCode": UNKNOWN_EXCEPTION.http_status,
-                "headers": {"Content-Type": CONTENT_TYPE},
-                "body": render(UNKNOWN_EXCEPTION, version_of(event.get("resource"))),
-                "isBase64Encoded": False,
-            }
+            return proxy_answer(UNKNOWN_EXCEPTION, version_of(event.get("resource")))
 
     return instrument(handler)
