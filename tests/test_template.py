@@ -27,10 +27,14 @@ def test_every_operation_is_its_own_function_on_the_shared_layer() -> None:
     }
     globals_ = TEMPLATE.document["Globals"]["Function"]
     assert globals_["Runtime"] == "python3.13"
-    assert globals_["Architectures"] == ["arm64"]
+    # One architecture parameter (arm64 by default, x86_64 for `sam local` on Intel) for functions and layer build.
+    assert TEMPLATE.document["Parameters"]["Architecture"]["Default"] == "arm64"
+    assert set(TEMPLATE.document["Parameters"]["Architecture"]["AllowedValues"]) == {"arm64", "x86_64"}
+    assert globals_["Architectures"] == [{"Ref": "Architecture"}]
     assert globals_["Layers"] == [{"Ref": "MiniauthLayer"}]
     layer = TEMPLATE.resources["MiniauthLayer"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": {"Ref": "Architecture"}}
+    assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
 
 
 def test_routes_and_auth() -> None:
@@ -85,3 +89,28 @@ def test_one_event_per_route_and_every_handler_loads() -> None:
     assert events == OPEN_API_ROUTES | WALLET_ROUTES
     for spec in TEMPLATE.functions():
         assert callable(load_handler(spec))
+
+
+def test_the_local_reader_evaluates_the_template_conditions(tmp_path) -> None:
+    """`miniauth serve` reads the template: !Not/!And/!Or conditions, numbers and AWS::NoValue must work there."""
+    from miniauth.local.template import Template
+
+    assert TEMPLATE.function("ApplyTokenFunction").environment["MINIAUTH_TRACING"] == "false"
+    assert not TEMPLATE.condition("HasReservedConcurrency") and not TEMPLATE.condition("HasWalletBackendRole")
+    tracing = Template(TEMPLATE.path, {"TracingMode": "Active", "ReservedConcurrency": "5"})
+    assert tracing.function("ApplyTokenFunction").environment["MINIAUTH_TRACING"] == "true"
+    assert tracing.condition("HasReservedConcurrency")
+
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters:\n  A: {Type: Number, Default: 0}\n  B: {Type: String, Default: x}\n"
+        "Conditions:\n  ANonZero: !Not [!Equals [!Ref A, 0]]\n"
+        "  Both: !And [!Condition ANonZero, !Equals [!Ref B, x]]\n"
+        "  Either: !Or [!Condition ANonZero, !Equals [!Ref B, x]]\n"
+        "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: .\n"
+        "      Environment:\n        Variables:\n          KEPT: !If [Either, kept, dropped]\n"
+        "          GONE: !If [Both, set, !Ref AWS::NoValue]\n"
+    )
+    env = Template(path).function("F").environment
+    assert env == {"KEPT": "kept"}
+    assert Template(path, {"A": "3"}).function("F").environment == {"KEPT": "kept", "GONE": "set"}

@@ -23,15 +23,21 @@ def count(name: str) -> None:
 
 
 def count_refusal(result_code: str) -> None:
-    """One EMF blob per refusal, so the resultCode dimension does not leak onto other metrics."""
-    with single_metric(
-        name=REFUSALS,
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=metrics.namespace,
-        default_dimensions={"service": metrics.service or "miniauth", "resultCode": result_code},
-    ):
-        pass
+    """One EMF blob per refusal, so the resultCode dimension does not leak onto other metrics.
+
+    A second blob counts it with the service dimension alone: CloudWatch does not sum across dimension
+    values, and the template's refusals alarm watches that total.
+    """
+    service = metrics.service or "miniauth"
+    for dimensions in ({"service": service, "resultCode": result_code}, {"service": service}):
+        with single_metric(
+            name=REFUSALS,
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=metrics.namespace,
+            default_dimensions=dimensions,
+        ):
+            pass
 
 
 def tracing_enabled() -> bool:

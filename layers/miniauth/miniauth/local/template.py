@@ -35,6 +35,8 @@ def _construct(loader: _CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str
 
 _CfnLoader.add_multi_constructor("!", _construct)
 
+NO_VALUE = "AWS::NoValue"  # what `Ref: AWS::NoValue` resolves to here; such a value is left out
+
 
 @dataclass(frozen=True)
 class Route:
@@ -92,7 +94,15 @@ class Template:
                 condition, when_true, when_false = arg
                 return self.resolve(when_true if self.condition(condition) else when_false)
             if key == "Fn::Equals":
-                return self.resolve(arg[0]) == self.resolve(arg[1])
+                return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))  # CloudFormation compares strings
+            if key == "Fn::Not":
+                return not self._truth(arg[0])
+            if key == "Fn::And":
+                return all(self._truth(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self._truth(a) for a in arg)
+            if key == "Condition":
+                return self.condition(arg)
             if key == "Fn::GetAtt":
                 return f"arn:aws:local:::{arg[0]}"
         if isinstance(value, list):
@@ -102,7 +112,13 @@ class Template:
         return value
 
     def condition(self, name: str) -> bool:
-        return bool(self.resolve(self.document.get("Conditions", {})[name]))
+        return self._truth(self.document.get("Conditions", {})[name])
+
+    def _truth(self, value: Any) -> bool:
+        resolved = self.resolve(value)
+        if not isinstance(resolved, bool):
+            raise ValueError(f"cannot evaluate condition {value!r} locally")
+        return resolved
 
     # -- what local runs use ---------------------------------------------------------------------------
 
@@ -147,12 +163,17 @@ class Template:
                     logical_id=logical_id,
                     code_uri=(self.root / props.get("CodeUri", defaults.get("CodeUri", "."))).resolve(),
                     handler=props.get("Handler", defaults.get("Handler", "app.handler")),
-                    environment={k: str(self.resolve(v)) for k, v in env.items()},
+                    environment={k: str(v) for k, v in self._present(env).items()},
                     routes=routes,
                     timeout=int(self.resolve(props.get("Timeout", defaults.get("Timeout", 3)))),
                 )
             )
         return specs
+
+    def _present(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Resolved values, without those an !If removed with AWS::NoValue."""
+        resolved = {k: self.resolve(v) for k, v in values.items()}
+        return {k: v for k, v in resolved.items() if v != NO_VALUE}
 
     def function(self, logical_id: str) -> FunctionSpec:
         for spec in self.functions():
