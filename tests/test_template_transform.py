@@ -163,7 +163,8 @@ def _expect(answer: Answer, code: str) -> Answer:
 def exercise_every_path(api: ColdApi, clock: FakeClock) -> None:
     """Every storage path of every function: issue, consent, retries, replays, refusals, withdrawal.
 
-    The clock moves a second between calls, so no two signed requests are byte-identical (a retry is re-signed).
+    The clock moves a second before each retry, so no two signed requests are byte-identical (as the SDK
+    re-signs a retry): replay protection must not turn a retry path into a refusal here.
     """
 
     def step() -> None:
@@ -177,12 +178,12 @@ def exercise_every_path(api: ColdApi, clock: FakeClock) -> None:
     again = _expect(api.call(wallet, {"userId": USER_ID, "appId": APP_ID, "scopes": ["auth_user"]}), "SUCCESS")
     # getOpenUserInfo: without a consent, giving it, then the stored one.
     open_info = "/wallet/getOpenUserInfo"
-    api.call(open_info, {"userId": USER_ID, "appId": SECOND_APP_ID})
+    api.call(open_info, {"userId": USER_ID, "appId": SECOND_APP_ID})  # answered with the no-consent code
     _expect(api.call(open_info, {"userId": USER_ID, "appId": SECOND_APP_ID, "consented": True}), "SUCCESS")
     _expect(api.call(open_info, {"userId": USER_ID, "appId": SECOND_APP_ID}), "SUCCESS")
 
     # applyToken: redemption, a retry inside the window, a replay after it; an unknown code.
-    pair = _expect(api.apply_code(consented), "SUCCESS").body
+    _expect(api.apply_code(consented), "SUCCESS")
     step()
     _expect(api.apply_code(consented), "SUCCESS")
     clock.advance(api_retry_window() + 1)
