@@ -346,3 +346,15 @@ def test_rows_written_before_epochs_count_as_epoch_zero(api: Api, dynamodb: Any,
     assert listed_apps(api) == []
     consent = dynamodb.get_item(TableName=tables.consents, Key={"userId": {"S": USER_ID}, "appId": {"S": APP_ID}})
     assert "scopes" not in consent["Item"] and "consentedScopes" not in consent["Item"]
+
+
+def test_a_used_refresh_token_replayed_after_a_withdrawal_is_still_a_replay(api: Api, clock: FakeClock) -> None:
+    """Judged from its own row first, as any replay outside the retry window: USED_REFRESH_TOKEN."""
+    first = api.tokens(["auth_user"])
+    second = api.refresh(first["refreshToken"]).body
+    assert withdraw(api).code == "SUCCESS"
+    clock.advance(settings().retry_grace + 1)
+
+    assert api.refresh(first["refreshToken"]).code == "USED_REFRESH_TOKEN"
+    assert api.refresh(second["refreshToken"]).code == "INVALID_REFRESH_TOKEN"
+    assert live(api, [second["accessToken"]]) == []
