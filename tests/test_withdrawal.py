@@ -358,3 +358,12 @@ def test_a_used_refresh_token_replayed_after_a_withdrawal_is_still_a_replay(api:
     assert api.refresh(first["refreshToken"]).code == "USED_REFRESH_TOKEN"
     assert api.refresh(second["refreshToken"]).code == "INVALID_REFRESH_TOKEN"
     assert live(api, [second["accessToken"]]) == []
+
+
+def test_a_list_raced_by_a_withdrawal_never_shows_a_dead_grant(
+    api: Api, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.tokens(["auth_base"])
+    _withdraw_after_first(monkeypatch, dynamodb, "grants_of")  # the grants are read, then the user withdraws
+
+    assert listed_apps(api) == []

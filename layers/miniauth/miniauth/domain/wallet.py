@@ -167,9 +167,11 @@ class WalletService:
         if self._registry.user(user_id) is None:
             raise UserNotExist()
         now = self._clock.now()
+        grants = self._store.grants_of(user_id)
+        # Consents after grants: a withdrawal landing between the two reads then hides its grants, never shows them.
         consents = {c.app_id: c for c in self._store.consents_of(user_id)}
         live: dict[str, list[Grant]] = {}
-        for grant in self._store.grants_of(user_id):
+        for grant in grants:
             consent = consents.get(grant.app_id)
             if grant.live(now, consent.epoch if consent else 0):
                 live.setdefault(grant.app_id, []).append(grant)
