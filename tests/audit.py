@@ -60,7 +60,8 @@ def audit(tables: Tables, held: list[Held], before: dict[str, set[str]]) -> Audi
         problems = _flow_findings(flow, rows)
         report.findings.extend(problems)
         report.as_believed += not problems
-    report.live_tokens = sum(_live(token, rows[GRANTS]) for token in rows[TOKENS].values())
+    epochs = tables.epochs()
+    report.live_tokens = sum(_live(token, rows[GRANTS], epochs) for token in rows[TOKENS].values())
     if report.live_tokens:
         report.findings.append(f"{report.live_tokens} tokens are still live after every flow revoked its pair")
     report.findings.extend(_plaintext_findings(held, rows))
@@ -82,7 +83,7 @@ def _flow_findings(flow: Held, rows: dict[str, dict[str, dict[str, Any]]]) -> li
     # Revoked by the client, holding the pair the refresh gave, with the rotation from the first pair recorded.
     problems += _differences(
         where, grant, status="REVOKED", revokeReason="REVOKED_BY_CLIENT", userId=flow.user_id, appId=flow.app_id,
-        authClientId=flow.client_id, accessHash=digest(flow.second.access_token),
+        authClientId=flow.client_id, epoch=code.get("epoch"), accessHash=digest(flow.second.access_token),
         refreshHash=digest(flow.second.refresh_token), prevRefreshHash=digest(flow.first.refresh_token),
     )
     problems += [f"{where}: grant has no {name}" for name in ("revokedAt", "rotatedAt") if name not in grant]
@@ -93,7 +94,8 @@ def _flow_findings(flow: Held, rows: dict[str, dict[str, dict[str, Any]]]) -> li
         if row is None:
             problems.append(f"{where}: a {kind} token the merchant holds has no TokensTable row")
             continue
-        problems += _differences(where, row, kind=kind, grantId=code["grantId"])
+        # Every token carries the consent epoch its grant (and code) was issued under: that is what a use checks.
+        problems += _differences(where, row, kind=kind, grantId=code["grantId"], epoch=code.get("epoch"))
         if ("usedAt" in row) != used:
             expected = "set" if used else "unset"
             problems.append(f"{where}: {kind} token usedAt is {row.get('usedAt')!r}, expected {expected}")
@@ -105,10 +107,13 @@ def _differences(where: str, row: dict[str, Any], **expected: str) -> list[str]:
             for name, value in expected.items() if row.get(name) != value]
 
 
-def _live(token: dict[str, Any], grants: dict[str, dict[str, Any]]) -> bool:
-    """A token is live while its grant is active and still names it as the current access or refresh token."""
+def _live(token: dict[str, Any], grants: dict[str, dict[str, Any]], epochs: dict[tuple[str, str], int]) -> bool:
+    """A token is live while its grant is active, still names it as the current access or refresh token, and
+    was issued under the (user, app) consent epoch in force (a withdrawal moves the epoch on)."""
     grant = grants.get(token["grantId"], {})
-    return grant.get("status") == "ACTIVE" and token["tokenHash"] in (grant.get("accessHash"), grant.get("refreshHash"))
+    withdrawn = int(grant.get("epoch", 0)) < epochs.get((grant.get("userId"), grant.get("appId")), 0)
+    return (grant.get("status") == "ACTIVE" and not withdrawn
+            and token["tokenHash"] in (grant.get("accessHash"), grant.get("refreshHash")))
 
 
 def _plaintext_findings(held: list[Held], rows: dict[str, dict[str, dict[str, Any]]]) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 
 # Locally every table is named after its template logical id.
-AUTH_CODES, TOKENS, GRANTS = "AuthCodesTable", "TokensTable", "GrantsTable"
+AUTH_CODES, TOKENS, GRANTS, CONSENTS = "AuthCodesTable", "TokensTable", "GrantsTable", "ConsentsTable"
 KEYS = {AUTH_CODES: "codeHash", TOKENS: "tokenHash", GRANTS: "grantId"}
 
 
@@ -35,6 +35,12 @@ class Tables:
     def get(self, table: str, key: str) -> dict[str, Any] | None:
         item = self.client.get_item(TableName=table, Key={KEYS[table]: {"S": key}}, ConsistentRead=True)
         return plain(item["Item"]) if "Item" in item else None
+
+    def epochs(self) -> dict[tuple[str, str], int]:
+        """The consent epoch of every (userId, appId) with a consent item; any other pair is at epoch 0."""
+        pages = self.client.get_paginator("scan").paginate(TableName=CONSENTS, ConsistentRead=True)
+        return {(row["userId"], row["appId"]): int(row.get("epoch", 0))
+                for page in pages for row in map(plain, page["Items"])}
 
     def keys(self) -> dict[str, set[str]]:
         """The keys each audited table holds now: taken before a run, so the audit sees only that run's rows."""

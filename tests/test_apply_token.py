@@ -553,10 +553,17 @@ def test_refresh_token_reuse_marks_the_grant_revoked(api: Api, clock: FakeClock,
 # -- 8. withdrawal by the user, before and during a redemption ----------------------------------------------
 
 
-def withdraw_in_storage(dynamodb: Any, code: str) -> None:
-    """What the wallet's authorizations/revoke writes for an unredeemed code: grant and code revoked.
+def withdraw_in_storage() -> None:
+    """What the wallet's authorizations/revoke writes: the (user, app) consent epoch moves on."""
+    from miniauth import runtime
 
-    (A grant's id is its authCode's hash; see DynamoDBStore.withdraw.)
+    assert runtime.store().withdraw(USER_ID, APP_ID, runtime.clock().now())
+
+
+def revoke_as_withdrawals_once_did(dynamodb: Any, code: str) -> None:
+    """Rows left by withdrawals before the consent epoch existed: grant and unredeemed code REVOKED.
+
+    (A grant's id is its authCode's hash.)
     """
     key = digest(code)
     dynamodb.update_item(
@@ -585,7 +592,16 @@ def test_auth_code_withdrawn_through_wallet_api_is_invalid(api: Api) -> None:
 
 def test_auth_code_withdrawn_before_redemption_is_invalid(api: Api, dynamodb: Any) -> None:
     code = api.auth_code()
-    withdraw_in_storage(dynamodb, code)
+    withdraw_in_storage()
+    before = snapshot(dynamodb)
+
+    assert_refused(api.apply_code(code), "INVALID_AUTHCODE")
+    assert snapshot(dynamodb) == before
+
+
+def test_auth_code_revoked_by_an_older_withdrawal_is_invalid(api: Api, dynamodb: Any) -> None:
+    code = api.auth_code()
+    revoke_as_withdrawals_once_did(dynamodb, code)
 
     assert_refused(api.apply_code(code), "INVALID_AUTHCODE")
 
@@ -595,7 +611,7 @@ def test_auth_code_withdrawn_during_redemption_is_invalid(
 ) -> None:
     """The user withdraws between applyToken's read of the code and its conditional write.
 
-    The write loses (code REVOKED, grant REVOKED) and the answer must be the one a code withdrawn
+    The write loses (the consent epoch moved on) and the answer must be the one a code withdrawn
     before the call gets: INVALID_AUTHCODE, not USED_AUTHCODE (the code was never used).
     """
     from miniauth import runtime
@@ -603,10 +619,12 @@ def test_auth_code_withdrawn_during_redemption_is_invalid(
     code = api.auth_code()
     store = runtime.store()
     read_code = store.auth_code
+    withdrawn: list[Any] = []
 
     def read_then_withdraw(code_hash: str) -> Any:
         found = read_code(code_hash)
-        withdraw_in_storage(dynamodb, code)  # lands after the read, before redeem_code's transaction
+        withdraw_in_storage()  # lands after the read, before redeem_code's transaction
+        withdrawn.append(snapshot(dynamodb))
         return found
 
     monkeypatch.setattr(store, "auth_code", read_then_withdraw)
@@ -614,3 +632,4 @@ def test_auth_code_withdrawn_during_redemption_is_invalid(
     answer = api.apply_code(code)
 
     assert_refused(answer, "INVALID_AUTHCODE")
+    assert snapshot(dynamodb) == withdrawn[0], "the refused redemption wrote something"

@@ -13,7 +13,7 @@ from miniauth.domain.models import AUTHORIZATION_CODE, REFRESH_TOKEN
 from miniauth.domain.tokens import TokenService
 from miniauth.results import MiniauthError
 
-from support import APP_ID, CLIENT_ID, Api, SerialisedMoto
+from support import APP_ID, CLIENT_ID, USER_ID, Api, SerialisedMoto
 
 THREADS = 32
 pytestmark = pytest.mark.concurrency
@@ -79,3 +79,33 @@ def test_concurrent_redemptions_outside_the_window_have_one_winner(api: Api, clo
     with SerialisedMoto(), ThreadPoolExecutor(max_workers=THREADS) as pool:
         outcomes = list(pool.map(attempt, range(THREADS)))
     assert outcomes.count("SUCCESS") == 1
+
+
+def test_a_withdrawal_racing_issues_and_redemptions_leaves_only_later_grants_live(api: Api) -> None:
+    """Flows (silent getAuthCode, then applyToken) run while the user withdraws: whatever the interleaving,
+    every pair issued under the old epoch is dead, every later one lives, and the list agrees."""
+    from miniauth import credentials
+
+    wallet, tokens, store = runtime.wallet_service(), runtime.token_service(), runtime.store()
+    client = store.client(CLIENT_ID)
+
+    def flow(i: int) -> str | None:
+        if i == THREADS // 2:
+            assert api.call("/wallet/authorizations/revoke", {"userId": USER_ID, "appId": APP_ID}).code == "SUCCESS"
+            return None
+        try:
+            code = wallet.get_auth_code(USER_ID, APP_ID).auth_code
+            return tokens.apply_token(client, APP_ID, AUTHORIZATION_CODE, auth_code=code).pair.access_token
+        except MiniauthError as refused:
+            assert refused.result.code == "INVALID_AUTHCODE", refused.result.code  # its code was withdrawn
+            return None
+
+    with SerialisedMoto(), ThreadPoolExecutor(max_workers=THREADS) as pool:
+        won = [token for token in pool.map(flow, range(THREADS)) if token]
+
+    epoch = store.consent(USER_ID, APP_ID).epoch  # type: ignore[union-attr]
+    assert epoch == 1
+    issued_under = {token: store.token(credentials.digest(token)).epoch for token in won}  # type: ignore[union-attr]
+    assert set(_live(api, won)) == {token for token, at in issued_under.items() if at == epoch}
+    listed = api.call("/wallet/authorizations/list", {"userId": USER_ID}).body["authorizations"]
+    assert [entry["appId"] for entry in listed] == ([APP_ID] if epoch in issued_under.values() else [])

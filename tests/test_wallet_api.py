@@ -379,22 +379,40 @@ def test_list_shows_the_consented_apps_with_their_scopes(api: Api, clock: FakeCl
     coffee = listed[APP_ID]
     assert coffee["appName"] == "Demo Coffee"
     assert coffee["scopes"] == ["USER_ADDRESS", "auth_user"]
+    assert coffee["consentedScopes"] == ["USER_ADDRESS", "auth_user"]
     assert coffee["openUserInfo"] is False
+    assert coffee["liveGrants"] == 2  # one per code issued, neither redeemed yet
     assert coffee["authorizedTime"] == "2026-11-22T02:00:00.000+00:00"
     assert coffee["updatedTime"] == "2026-11-22T02:01:00.000+00:00"
     tickets = listed[SECOND_APP_ID]
     assert tickets["appName"] == "Demo Tickets"
     assert tickets["scopes"] == []
     assert tickets["openUserInfo"] is True
+    assert tickets["liveGrants"] == 0
 
 
-def test_list_is_empty_without_consent_and_ignores_silent_codes(api: Api) -> None:
-    assert_success(get_auth_code(api))  # auth_base only: silent, no consent
+def test_list_shows_silent_grants_while_they_live(api: Api, clock: FakeClock) -> None:
+    """An auth_base grant needs no consent, but the merchant can use it: the user must see it to withdraw it."""
+    code = get_auth_code(api).body["authCode"]  # auth_base only: silent, no consent stored
+    clock.advance(5)
+    pair = api.apply_code(code).body
 
-    answer = api.call(LIST_AUTHORIZATIONS, {"userId": USER_ID})
+    listed = api.call(LIST_AUTHORIZATIONS, {"userId": USER_ID}).body["authorizations"]
 
-    assert_success(answer)
-    assert answer.body["authorizations"] == []
+    assert listed == [{
+        "appId": APP_ID, "appName": "Demo Coffee", "appLogo": "https://example.com/logos/coffee.png",
+        "scopes": ["auth_base"], "consentedScopes": [], "openUserInfo": False, "liveGrants": 1,
+        "authorizedTime": "2026-11-22T02:00:00.000+00:00", "updatedTime": "2026-11-22T02:00:00.000+00:00",
+    }]
+    assert_success(api.revoke(pair["accessToken"]))
+    assert api.call(LIST_AUTHORIZATIONS, {"userId": USER_ID}).body["authorizations"] == []
+
+
+def test_list_leaves_out_expired_silent_grants(api: Api, clock: FakeClock) -> None:
+    get_auth_code(api)
+    clock.advance(settings().auth_code_ttl + 1)  # never redeemed: the grant dies with its code
+
+    assert api.call(LIST_AUTHORIZATIONS, {"userId": USER_ID}).body["authorizations"] == []
 
 
 def test_list_of_unknown_user(api: Api) -> None:
@@ -410,7 +428,6 @@ def test_revoke_authorization_forgets_consent_and_kills_tokens_and_codes(api: Ap
     answer = api.call(REVOKE_AUTHORIZATION, {"userId": USER_ID, "appId": APP_ID})
 
     assert_success(answer)
-    assert answer.body["revokedGrants"] == 2
     listed = api.call(LIST_AUTHORIZATIONS, {"userId": USER_ID}).body["authorizations"]
     assert [entry["appId"] for entry in listed] == [SECOND_APP_ID]
     assert_refused(get_auth_code(api, scopes=["auth_user"]), "USER_CONSENT_REQUIRED")
@@ -429,14 +446,23 @@ def test_revoke_authorization_also_forgets_open_user_info_consent(api: Api) -> N
     assert json.loads(open_user_info(api).body["response"])["code"] == "40003"
 
 
-def test_revoke_authorization_with_nothing_to_revoke(api: Api, dynamodb: Any) -> None:
+def test_revoke_authorization_without_consent_writes_only_the_marker(api: Api, dynamodb: Any) -> None:
+    """Silent grants have no consent item: the withdrawal must create the marker that kills them."""
     before = snapshot(dynamodb)
 
     answer = api.call(REVOKE_AUTHORIZATION, {"userId": USER_ID, "appId": APP_ID})
 
     assert_success(answer)
-    assert answer.body["revokedGrants"] == 0
-    assert snapshot(dynamodb) == before
+    after = snapshot(dynamodb)
+    consents_table = settings().tables.consents
+    assert {name: rows for name, rows in after.items() if name != consents_table} == {
+        name: rows for name, rows in before.items() if name != consents_table
+    }
+    [marker] = [json.loads(row) for row in after[consents_table]]
+    assert marker["epoch"] == {"N": "1"}
+    assert marker["withdrawnAt"]
+    assert "consentedScopes" not in marker and "openUserInfo" not in marker
+    assert api.call(LIST_AUTHORIZATIONS, {"userId": USER_ID}).body["authorizations"] == []
 
 
 def test_revoke_authorization_of_unknown_user(api: Api, dynamodb: Any) -> None:

@@ -14,8 +14,8 @@ app = resolver()
 
 @app.post("/wallet/authorizations/revoke")
 def revoke_authorization(request: Annotated[RevokeAuthorizationRequest, Body()]):
-    revoked = wallet_service().revoke_authorization(request.userId, request.appId)
-    return success(V2, revokedGrants=revoked)
+    wallet_service().revoke_authorization(request.userId, request.appId)
+    return success(V2)
 
 
 handler = lambda_handler(app)

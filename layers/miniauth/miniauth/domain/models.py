@@ -73,12 +73,26 @@ class User:
 
 @dataclass(frozen=True)
 class Consent:
+    """What a user allowed an app, and the (user, app)'s revocation marker.
+
+    `epoch` counts withdrawals: every code, grant and token records the epoch it was issued under and is
+    dead once the consent's epoch has moved past it. `withdrawn_at` is set by a withdrawal and cleared by
+    the next consent or code, so a retried withdrawal finds nothing more to do.
+    """
+
     user_id: str
     app_id: str
     scopes: frozenset[str]
     open_user_info: bool
-    consented_at: datetime
+    consented_at: datetime | None
     updated_at: datetime
+    epoch: int = 0
+    withdrawn_at: datetime | None = None
+
+    @property
+    def given(self) -> bool:
+        """Something is consented (a bare withdrawal marker is not a consent)."""
+        return bool(self.scopes or self.open_user_info)
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,7 @@ class AuthCode:
     issued_at: datetime
     expires_at: datetime
     redeemed_at: datetime | None = None
+    epoch: int = 0  # the (user, app) consent epoch it was issued under
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,11 @@ class Grant:
     rotated_at: datetime | None = None
     revoked_at: datetime | None = None
     revoke_reason: str | None = None
+    epoch: int = 0  # the (user, app) consent epoch it was issued under
+
+    def live(self, now: datetime, epoch: int) -> bool:
+        """Not revoked, not expired, and not withdrawn by the user since it was issued."""
+        return self.status is not GrantStatus.REVOKED and self.expires_at > now and self.epoch >= epoch
 
     def holds_access(self, access_hash: str) -> bool:
         return self.status is GrantStatus.ACTIVE and self.access_hash == access_hash
@@ -145,3 +165,4 @@ class Token:
     issued_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+    epoch: int = 0  # the (user, app) consent epoch its grant was issued under

@@ -126,6 +126,8 @@ class TokenService:
         try:
             self._store.redeem_code(code, pair, self._window_start(now))
         except CodeNotRedeemed as refused:
+            if refused.withdrawn:
+                raise InvalidAuthCode("The user withdrew the authorization behind this authCode.") from None
             # Lost a race: judge what storage holds now; a revoked grant means the user withdrew it.
             self._judge_code(refused.code, client, app_id, now)
             if refused.grant is not None and refused.grant.status is GrantStatus.REVOKED:
@@ -159,6 +161,8 @@ class TokenService:
         try:
             self._store.rotate_refresh(token, pair, self._window_start(now))
         except RotationRefused as refused:
+            if refused.withdrawn:
+                raise InvalidRefreshToken("The user withdrew the authorization behind this token.") from None
             if refused.reused and (refused.grant is None or refused.grant.status is GrantStatus.ACTIVE):
                 # Lost a race to a use outside the window: a used refresh token is being replayed.
                 self._store.revoke_grant(token.grant_id, now, REASON_REFRESH_REUSE)
@@ -193,8 +197,8 @@ class TokenService:
         token = self._access_token(client, app_id, access_token)
         if token.expires_at <= now:
             raise ExpiredAccessToken()
-        grant, user = self._store.grant_and_user(token.grant_id, token.user_id)
-        if grant is None or not grant.holds_access(token.token_hash):
+        grant, user, epoch = self._store.grant_user_and_epoch(token.grant_id, token.user_id, token.app_id)
+        if grant is None or not grant.holds_access(token.token_hash) or grant.epoch < epoch:
             raise InvalidAccessToken()
         if user is None:
             raise ProcessFail("The user of this grant is no longer available.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from miniauth import credentials
@@ -12,13 +12,14 @@ from miniauth import scopes as scope_registry
 from miniauth.clock import Clock, iso8601
 from miniauth.config import Settings
 from miniauth.domain.models import App, AuthCode, Client, CodeStatus, Consent, Grant, GrantStatus, User
-from miniauth.domain.ports import AuthorizationStore, Registry
+from miniauth.domain.ports import AuthorizationStore, ConsentChanged, Registry
 from miniauth.results import (
     INVALID_SCOPE,
     SCOPE_NOT_ALLOWED,
     USER_DENIED,
     AccessDenied,
     InvalidApp,
+    RequestTrafficExceedLimit,
     UserConsentRequired,
     UserNotExist,
 )
@@ -31,6 +32,8 @@ OPEN_USER_INFO_NO_CONSENT = {
     "subMsg": "The user has not consented to share the public profile.",
 }
 _PLATFORM_GENDER = {"MALE": "m", "FEMALE": "f"}
+# A withdrawal landing between getAuthCode's read and its write makes it judge again from what is stored.
+ISSUE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,23 @@ class WalletService:
                 errors[name] = SCOPE_NOT_ALLOWED
             else:
                 candidates.append(name)
+        for _ in range(ISSUE_ATTEMPTS):
+            try:
+                return self._issue(user, app, client, candidates, dict(errors), consented)
+            except ConsentChanged:
+                continue
+        raise RequestTrafficExceedLimit("The authorization changed while the authCode was issued; retry.")
 
+    def _issue(
+        self,
+        user: User,
+        app: App,
+        client: Client,
+        candidates: list[str],
+        errors: dict[str, str],
+        consented: list[str] | None,
+    ) -> AuthCodeGranted:
+        """Judge the candidates against the stored consent and write the code under the epoch read."""
         now = self._clock.now().replace(microsecond=0)
         consent = self._store.consent(user.user_id, app.app_id)
         remembered = consent.scopes if consent else frozenset()
@@ -94,9 +113,7 @@ class WalletService:
             raise UserConsentRequired(consentRequiredScopes=lacking, appInfo=app_display(app))
         newly = [s for s in lacking if s in (consented or [])]
         if newly:
-            self._store.save_consent(
-                _consent_with(consent, user.user_id, app.app_id, now, scopes=remembered | frozenset(newly))
-            )
+            self._store.record_consent(user.user_id, app.app_id, now, scopes=frozenset(newly))
         errors.update({s: USER_DENIED for s in lacking if s not in newly})
         granted = [s for s in candidates if s not in errors]
         if not granted:
@@ -105,6 +122,7 @@ class WalletService:
         auth_code = credentials.new_auth_code()
         code_hash = credentials.digest(auth_code)
         expires_at = now + timedelta(seconds=self._settings.auth_code_ttl)
+        epoch = consent.epoch if consent else 0
         self._store.issue_code(
             AuthCode(
                 code_hash=code_hash,
@@ -116,6 +134,7 @@ class WalletService:
                 status=CodeStatus.ISSUED,
                 issued_at=now,
                 expires_at=expires_at,
+                epoch=epoch,
             ),
             Grant(
                 grant_id=code_hash,
@@ -126,7 +145,9 @@ class WalletService:
                 status=GrantStatus.PENDING,
                 created_at=now,
                 expires_at=expires_at,
+                epoch=epoch,
             ),
+            consent,
         )
         return AuthCodeGranted(auth_code=auth_code, success_scopes=granted, error_scopes=errors)
 
@@ -138,50 +159,45 @@ class WalletService:
             if consented is not True:
                 return json.dumps(OPEN_USER_INFO_NO_CONSENT, separators=(",", ":"))
             now = self._clock.now().replace(microsecond=0)
-            self._store.save_consent(_consent_with(consent, user.user_id, app.app_id, now, open_user_info=True))
+            self._store.record_consent(user.user_id, app.app_id, now, open_user_info=True)
         return json.dumps({**OPEN_USER_INFO_SUCCESS, **public_profile(user)}, separators=(",", ":"))
 
     def list_authorizations(self, user_id: str) -> list[dict[str, Any]]:
+        """Every app with a live grant (silent ones included) or a standing consent, merged per app."""
         if self._registry.user(user_id) is None:
             raise UserNotExist()
-        listed = []
-        for consent in self._store.consents_of(user_id):
-            app = self._registry.app(consent.app_id)
-            shown = app_display(app) if app else {"appId": consent.app_id}
-            listed.append(
-                {
-                    **shown,
-                    "scopes": sorted(consent.scopes),
-                    "openUserInfo": consent.open_user_info,
-                    "authorizedTime": iso8601(consent.consented_at),
-                    "updatedTime": iso8601(consent.updated_at),
-                }
-            )
-        return listed
+        now = self._clock.now()
+        grants = self._store.grants_of(user_id)
+        # Consents after grants: a withdrawal landing between the two reads then hides its grants, never shows them.
+        consents = {c.app_id: c for c in self._store.consents_of(user_id)}
+        live: dict[str, list[Grant]] = {}
+        for grant in grants:
+            consent = consents.get(grant.app_id)
+            if grant.live(now, consent.epoch if consent else 0):
+                live.setdefault(grant.app_id, []).append(grant)
+        given = {app_id: c for app_id, c in consents.items() if c.given}
+        return [self._listed(app_id, given.get(app_id), live.get(app_id, [])) for app_id in sorted(live | given)]
 
-    def revoke_authorization(self, user_id: str, app_id: str) -> int:
+    def _listed(self, app_id: str, consent: Consent | None, grants: list[Grant]) -> dict[str, Any]:
+        app = self._registry.app(app_id)
+        consented = consent.scopes if consent else frozenset()
+        since = [g.created_at for g in grants] + ([consent.consented_at or consent.updated_at] if consent else [])
+        changed = [g.created_at for g in grants] + ([consent.updated_at] if consent else [])
+        return {
+            **(app_display(app) if app else {"appId": app_id}),
+            "scopes": sorted(consented.union(*(g.scopes for g in grants))),
+            "consentedScopes": sorted(consented),
+            "openUserInfo": bool(consent and consent.open_user_info),
+            "liveGrants": len(grants),
+            "authorizedTime": iso8601(min(since)),
+            "updatedTime": iso8601(max(changed)),
+        }
+
+    def revoke_authorization(self, user_id: str, app_id: str) -> bool:
+        """Withdraw (user, app): True if this call did it, False if it was already withdrawn (a retry)."""
         if self._registry.user(user_id) is None:
             raise UserNotExist()
-        return self._store.withdraw(user_id, app_id, self._clock.now())
-
-
-def _consent_with(
-    consent: Consent | None,
-    user_id: str,
-    app_id: str,
-    now: datetime,
-    scopes: frozenset[str] | None = None,
-    open_user_info: bool | None = None,
-) -> Consent:
-    """The stored consent with some parts granted now; first consent time is kept."""
-    return Consent(
-        user_id=user_id,
-        app_id=app_id,
-        scopes=scopes if scopes is not None else (consent.scopes if consent else frozenset()),
-        open_user_info=open_user_info if open_user_info is not None else bool(consent and consent.open_user_info),
-        consented_at=consent.consented_at if consent else now,
-        updated_at=now,
-    )
+        return self._store.withdraw(user_id, app_id, self._clock.now().replace(microsecond=0))
 
 
 def public_profile(user: User) -> dict[str, str]:

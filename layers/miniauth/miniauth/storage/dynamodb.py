@@ -1,8 +1,9 @@
 """DynamoDB adapter: implements the domain's Registry and AuthorizationStore ports.
 
 Request budget per Open API operation (see README, "Table design"):
-  applyToken  = 1 consistent GetItem (code or refresh token) + 1 TransactWriteItems
-  inquiry     = 1 consistent GetItem (access token) + 1 TransactGetItems (grant + user)
+  applyToken  = 1 consistent GetItem (code or refresh token) + 1 TransactWriteItems (with a ConditionCheck
+                that the (user, app) consent epoch is still the one the code or token was issued under)
+  inquiry     = 1 consistent GetItem (access token) + 1 TransactGetItems (grant + user + consent epoch)
   revoke      = 1 consistent GetItem (access token) + 1 conditional UpdateItem (grant)
 Clients and apps come from a per-container cache.
 """
@@ -17,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from miniauth.config import Settings
@@ -35,7 +37,7 @@ from miniauth.domain.models import (
     TokenPair,
     User,
 )
-from miniauth.domain.ports import CodeNotRedeemed, RotationRefused, StorageThrottled
+from miniauth.domain.ports import CodeNotRedeemed, ConsentChanged, RotationRefused, StorageThrottled
 from miniauth.storage.items import (
     AppItem,
     AuthCodeItem,
@@ -43,7 +45,6 @@ from miniauth.storage.items import (
     ConsentItem,
     GrantItem,
     TokenItem,
-    UserAppIndex,
     UserItem,
     bind,
 )
@@ -106,7 +107,13 @@ def _code(item: AuthCodeItem) -> AuthCode:
         issued_at=item.issued_at,
         expires_at=item.expires_at,
         redeemed_at=item.redeemed_at,
+        epoch=_epoch(item.epoch),
     )
+
+
+def _epoch(stored: float | None) -> int:
+    """Rows written before withdrawals had epochs count as epoch 0."""
+    return int(stored or 0)
 
 
 def _grant(item: GrantItem) -> Grant:
@@ -126,6 +133,7 @@ def _grant(item: GrantItem) -> Grant:
         rotated_at=item.rotated_at,
         revoked_at=item.revoked_at,
         revoke_reason=item.revoke_reason,
+        epoch=_epoch(item.epoch),
     )
 
 
@@ -140,6 +148,7 @@ def _token(item: TokenItem) -> Token:
         issued_at=item.issued_at,
         expires_at=item.expires_at,
         used_at=item.used_at,
+        epoch=_epoch(item.epoch),
     )
 
 
@@ -147,11 +156,33 @@ def _consent(item: ConsentItem) -> Consent:
     return Consent(
         user_id=item.user_id,
         app_id=item.app_id,
-        scopes=frozenset(item.scopes or ()),
+        scopes=frozenset(item.consented_scopes or ()) | frozenset(item.legacy_scopes or ()),
         open_user_info=bool(item.open_user_info),
         consented_at=item.consented_at,
         updated_at=item.updated_at,
+        epoch=_epoch(item.epoch),
+        withdrawn_at=item.withdrawn_at,
     )
+
+
+def _at_epoch(epoch: int) -> Condition:
+    """The (user, app) consent item is still at this epoch (an absent item or attribute is epoch 0)."""
+    if epoch == 0:
+        return ConsentItem.epoch.does_not_exist() | (ConsentItem.epoch == 0)
+    return ConsentItem.epoch == epoch
+
+
+def _consent_check(tx: TransactWrite, owner: AuthCode | Token) -> None:
+    """Part of a redemption or a refresh: the user has not withdrawn (user, app) since `owner` was issued.
+
+    pynamodb sends a transaction's condition checks before its other items, so this one is reason 0.
+    """
+    tx.condition_check(ConsentItem, owner.user_id, owner.app_id, condition=_at_epoch(owner.epoch))
+
+
+def _consent_check_failed(error: TransactWriteError) -> bool:
+    reasons = _reasons(error)
+    return bool(reasons) and reasons[0] is not None and reasons[0].code == CONDITION_FAILED
 
 
 def client_from_item(item: ClientItem) -> Client:
@@ -192,6 +223,7 @@ def _token_items(code_or_token: AuthCode | Token, grant_id: str, pair: TokenPair
         "app_id": code_or_token.app_id,
         "client_id": code_or_token.client_id,
         "issued_at": pair.issued_at,
+        "epoch": code_or_token.epoch,
     }
     return [
         TokenItem(pair.access_hash, kind=TokenKind.ACCESS.value, expires_at=pair.access_expires_at, **common),
@@ -281,25 +313,59 @@ class DynamoDBStore:
         return _consent(item) if item else None
 
     @translated
-    def save_consent(self, consent: Consent) -> None:
-        ConsentItem(
-            consent.user_id,
-            consent.app_id,
-            scopes=sorted(consent.scopes),
-            open_user_info=consent.open_user_info,
-            consented_at=consent.consented_at,
-            updated_at=consent.updated_at,
-        ).save()
+    def record_consent(
+        self,
+        user_id: str,
+        app_id: str,
+        now: datetime,
+        scopes: frozenset[str] = frozenset(),
+        open_user_info: bool = False,
+    ) -> None:
+        # One UpdateItem, no read: ADD to a string set is an atomic union, so concurrent consents are all kept.
+        actions: list[Any] = [
+            ConsentItem.updated_at.set(now),
+            ConsentItem.consented_at.set(ConsentItem.consented_at | now),
+            ConsentItem.withdrawn_at.remove(),
+        ]
+        if scopes:
+            actions.append(ConsentItem.consented_scopes.add(set(scopes)))
+        if open_user_info:
+            actions.append(ConsentItem.open_user_info.set(True))
+        ConsentItem(user_id, app_id).update(actions=actions)
 
     @translated
     def consents_of(self, user_id: str) -> list[Consent]:
         return [_consent(item) for item in ConsentItem.query(user_id, consistent_read=True)]
 
+    @translated
+    def grants_of(self, user_id: str) -> list[Grant]:
+        # The index projects keys only (and is eventually consistent); the grants are then read consistently.
+        keys = [item.grant_id for item in GrantItem.by_user_app.query(user_id)]
+        return [_grant(item) for item in GrantItem.batch_get(keys, consistent_read=True)]
+
     # -- codes and grants ------------------------------------------------------------------------------
 
     @translated
-    def issue_code(self, code: AuthCode, grant: Grant) -> None:
+    def issue_code(self, code: AuthCode, grant: Grant, consent: Consent | None) -> None:
+        try:
+            self._issue_code(code, grant, consent)
+        except TransactWriteError as error:
+            # The code and grant ids are fresh 256-bit digests: only the consent's condition can fail.
+            if _retryable(error) or not any(r is not None and r.code == CONDITION_FAILED for r in _reasons(error)):
+                raise
+            raise ConsentChanged() from error
+
+    def _issue_code(self, code: AuthCode, grant: Grant, consent: Consent | None) -> None:
         with TransactWrite(connection=self._connection) as tx:
+            if consent is not None and consent.withdrawn_at is not None:
+                # Re-authorized after a withdrawal: clear the marker, so that the next withdrawal acts again.
+                tx.update(
+                    ConsentItem(code.user_id, code.app_id),
+                    actions=[ConsentItem.withdrawn_at.remove()],
+                    condition=_at_epoch(code.epoch),
+                )
+            else:
+                tx.condition_check(ConsentItem, code.user_id, code.app_id, condition=_at_epoch(code.epoch))
             tx.save(
                 AuthCodeItem(
                     code.code_hash,
@@ -311,6 +377,7 @@ class DynamoDBStore:
                     status=code.status.value,
                     issued_at=code.issued_at,
                     expires_at=code.expires_at,
+                    epoch=code.epoch,
                 ),
                 condition=AuthCodeItem.code_hash.does_not_exist(),
             )
@@ -324,23 +391,29 @@ class DynamoDBStore:
                     status=grant.status.value,
                     created_at=grant.created_at,
                     expires_at=grant.expires_at,
+                    epoch=grant.epoch,
                 ),
                 condition=GrantItem.grant_id.does_not_exist(),
             )
 
     @translated
-    def withdraw(self, user_id: str, app_id: str, now: datetime) -> int:
-        ConsentItem(user_id, app_id).delete()
-        revoked = 0
-        for grant in GrantItem.by_user_app.query(user_id, UserAppIndex.app_id == app_id):
-            revoked += self.revoke_grant(grant.grant_id, now, "WITHDRAWN_BY_USER")
-            # A grant's id is its authCode's hash: an unredeemed code dies with it.
-            self._conditional(
-                AuthCodeItem(grant.grant_id),
-                [AuthCodeItem.status.set(CodeStatus.REVOKED.value)],
-                AuthCodeItem.status == CodeStatus.ISSUED.value,
-            )
-        return revoked
+    def withdraw(self, user_id: str, app_id: str, now: datetime) -> bool:
+        # One conditional UpdateItem, however many grants there are: moving the epoch on kills every code,
+        # grant and token issued under the old one (each use checks it), and the consent goes in the same write.
+        # Already withdrawn with no consent or code since: a retry, with nothing more to do.
+        return self._conditional(
+            ConsentItem(user_id, app_id),
+            [
+                ConsentItem.epoch.add(1),
+                ConsentItem.withdrawn_at.set(now),
+                ConsentItem.updated_at.set(now),
+                ConsentItem.consented_scopes.remove(),
+                ConsentItem.legacy_scopes.remove(),
+                ConsentItem.open_user_info.remove(),
+                ConsentItem.consented_at.remove(),
+            ],
+            ConsentItem.withdrawn_at.does_not_exist(),
+        )
 
     @staticmethod
     def _conditional(item: Any, actions: list[Any], condition: Any) -> bool:
@@ -382,6 +455,7 @@ class DynamoDBStore:
             )
         try:
             with TransactWrite(connection=self._connection) as tx:
+                _consent_check(tx, code)
                 tx.update(
                     AuthCodeItem(code.code_hash),
                     actions=[
@@ -407,7 +481,7 @@ class DynamoDBStore:
             if "codeHash" in failed:
                 current = _code(AuthCodeItem.from_raw_data(failed["codeHash"])) if failed["codeHash"] else None
             grant = _grant(GrantItem.from_raw_data(failed["grantId"])) if failed.get("grantId") else None
-            raise CodeNotRedeemed(current, grant) from error
+            raise CodeNotRedeemed(current, grant, withdrawn=_consent_check_failed(error)) from error
 
     # -- tokens ----------------------------------------------------------------------------------------
 
@@ -417,13 +491,21 @@ class DynamoDBStore:
         return _token(item) if item else None
 
     @translated
-    def grant_and_user(self, grant_id: str, user_id: str) -> tuple[Grant | None, User | None]:
+    def grant_user_and_epoch(
+        self, grant_id: str, user_id: str, app_id: str
+    ) -> tuple[Grant | None, User | None, int]:
         with TransactGet(connection=self._connection) as tx:
             grant_future = tx.get(GrantItem, grant_id)
             user_future = tx.get(UserItem, user_id)
+            consent_future = tx.get(ConsentItem, user_id, app_id)
         grant = _resolved(grant_future)
         user = _resolved(user_future)
-        return (_grant(grant) if grant else None, user_from_item(user) if user else None)
+        consent = _resolved(consent_future)
+        return (
+            _grant(grant) if grant else None,
+            user_from_item(user) if user else None,
+            _epoch(consent.epoch) if consent else 0,
+        )
 
     @translated
     def rotate_refresh(self, token: Token, pair: TokenPair, window_start: datetime | None) -> None:
@@ -436,6 +518,7 @@ class DynamoDBStore:
             current |= GrantItem.prev_refresh_hash == token.token_hash
         try:
             with TransactWrite(connection=self._connection) as tx:
+                _consent_check(tx, token)
                 tx.update(
                     TokenItem(token.token_hash),
                     actions=[TokenItem.used_at.set(TokenItem.used_at | now)],
@@ -459,7 +542,8 @@ class DynamoDBStore:
                 raise
             failed = _failed_items(error)
             grant = _grant(GrantItem.from_raw_data(failed["grantId"])) if failed.get("grantId") else None
-            raise RotationRefused(grant, reused="tokenHash" in failed) from error
+            withdrawn = _consent_check_failed(error)
+            raise RotationRefused(grant, reused="tokenHash" in failed, withdrawn=withdrawn) from error
 
 
 def _failed_items(error: TransactWriteError) -> dict[str, Any]:

@@ -6,8 +6,10 @@ from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
@@ -31,6 +33,7 @@ class AuthCodeItem(Model):
     issued_at = UTCDateTimeAttribute(attr_name="issuedAt")
     expires_at = TTLAttribute(attr_name="expiresAt")
     redeemed_at = UTCDateTimeAttribute(null=True, attr_name="redeemedAt")
+    epoch = NumberAttribute(null=True)  # the (user, app) consent epoch it was issued under; absent = 0
 
 
 class TokenItem(Model):
@@ -46,6 +49,7 @@ class TokenItem(Model):
     issued_at = UTCDateTimeAttribute(attr_name="issuedAt")
     expires_at = TTLAttribute(attr_name="expiresAt")
     used_at = UTCDateTimeAttribute(null=True, attr_name="usedAt")
+    epoch = NumberAttribute(null=True)
 
 
 class UserAppIndex(GlobalSecondaryIndex["GrantItem"]):
@@ -76,6 +80,7 @@ class GrantItem(Model):
     rotated_at = UTCDateTimeAttribute(null=True, attr_name="rotatedAt")
     revoked_at = UTCDateTimeAttribute(null=True, attr_name="revokedAt")
     revoke_reason = UnicodeAttribute(null=True, attr_name="revokeReason")
+    epoch = NumberAttribute(null=True)
     by_user_app = UserAppIndex()
 
 
@@ -85,10 +90,15 @@ class ConsentItem(Model):
 
     user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
     app_id = UnicodeAttribute(range_key=True, attr_name="appId")
-    scopes = ListAttribute(of=UnicodeAttribute, default=list)
-    open_user_info = BooleanAttribute(default=False, attr_name="openUserInfo")
-    consented_at = UTCDateTimeAttribute(attr_name="consentedAt")
+    # A string set, so a consent is an atomic union (ADD); rows written before it hold a list in `scopes`.
+    consented_scopes = UnicodeSetAttribute(null=True, attr_name="consentedScopes")
+    legacy_scopes = ListAttribute(of=UnicodeAttribute, null=True, attr_name="scopes")
+    open_user_info = BooleanAttribute(null=True, attr_name="openUserInfo")
+    consented_at = UTCDateTimeAttribute(null=True, attr_name="consentedAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
+    # The revocation marker: withdrawals count up (absent = 0); withdrawnAt stays until the next consent or code.
+    epoch = NumberAttribute(null=True)
+    withdrawn_at = UTCDateTimeAttribute(null=True, attr_name="withdrawnAt")
 
 
 class ClientItem(Model):
