@@ -4,6 +4,8 @@
              [--endpoint-url URL] [--region R] <group> <command> ...
     miniauth serve [--port 3000] [--parameter-overrides Name=Value ...] [--data FILE]
     miniauth demo [--url URL]
+    miniauth [--stack-name NAME] wallet-keys init|rotate|public [--file FILE | --secret-id ARN]
+    miniauth smoke --stack-name NAME | --url URL ...
 
 Expected failures print one line, `miniauth: error: ...`, on stderr and exit 1; usage errors exit 2.
 """
@@ -20,7 +22,7 @@ from typing import Any, NoReturn, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from miniauth import admin
+from miniauth import admin, wallet_key_admin
 from miniauth.admin import AdminError, RegistryTables
 from miniauth.domain.models import GRANT_TYPES, ClientStatus
 from miniauth.local.commands import add_local_commands
@@ -98,6 +100,58 @@ def _keys_generate(args: argparse.Namespace, out: TextIO) -> None:
     private_path, public_path = admin.generate_key_pair(args.out, args.name, args.bits)
     print(private_path, file=out)
     print(public_path, file=out)
+
+
+def _wallet_store(args: argparse.Namespace) -> wallet_key_admin.KeyStore:
+    """--file, or the stack's WalletKeySecret (--stack-name), or --secret-id: exactly one."""
+    if args.stack_name and (args.file or args.secret_id):
+        raise AdminError("wallet-keys: --stack-name names the secret already; drop --file/--secret-id")
+    if args.file:
+        return wallet_key_admin.FileStore(args.file)
+    if args.stack_name:
+        outputs = admin.describe_stack_outputs(args.stack_name, args.region)
+        return wallet_key_admin.SecretStore(wallet_key_admin.secret_from_outputs(args.stack_name, outputs),
+                                            args.region)
+    if args.secret_id:
+        return wallet_key_admin.SecretStore(args.secret_id, args.region)
+    raise AdminError("wallet-keys: say where the key document is: --file FILE, --stack-name NAME or --secret-id ARN")
+
+
+def _wallet_keys_init(args: argparse.Namespace, out: TextIO) -> None:
+    store = _wallet_store(args)
+    document = wallet_key_admin.init(store, args.bits, force=args.force)
+    print(f"wrote a new wallet key document to {store.where}: keyVersion {document.current} (current)", file=out)
+    print("publish its public key to merchants: miniauth wallet-keys public ...", file=out)
+
+
+def _wallet_keys_rotate(args: argparse.Namespace, out: TextIO) -> None:
+    store = _wallet_store(args)
+    if args.make_current and (args.current or args.drop):
+        raise AdminError("wallet-keys rotate: --make-current adds a key; --current and --drop change existing ones")
+    rotation = wallet_key_admin.rotate(store, make_current=args.make_current, current=args.current,
+                                       drop=args.drop, bits=args.bits)
+    document = rotation.document
+    if rotation.added:
+        print(f"added keyVersion {rotation.added}", file=out)
+    if rotation.dropped:
+        print(f"dropped keyVersion {rotation.dropped}", file=out)
+    print(f"{store.where}: keyVersions {', '.join(document.versions())}, current {document.current}", file=out)
+    if rotation.added and document.current != rotation.added:
+        print(f"next: publish keyVersion {rotation.added}'s public key (wallet-keys public --key-version "
+              f"{rotation.added}), then: wallet-keys rotate --current {rotation.added}", file=out)
+
+
+def _wallet_keys_public(args: argparse.Namespace, out: TextIO) -> None:
+    document, keys = wallet_key_admin.public_keys(_wallet_store(args), args.key_version)
+    if args.out:
+        for path in wallet_key_admin.write_public_keys(keys, args.out):
+            print(path, file=out)
+    elif args.json:
+        _json({**wallet_key_admin.describe(document), "publicKeys": keys}, out)
+    else:
+        for version, pem in keys.items():
+            print(f"# keyVersion {version}{' (current)' if version == document.current else ''}", file=out)
+            print(pem, end="", file=out)
 
 
 def _json(value: Any, out: TextIO) -> None:
@@ -198,6 +252,41 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--name", default="key")
     generate.add_argument("--bits", type=int, default=2048)
     generate.set_defaults(run=_keys_generate, tables=False)
+
+    wallet_keys = groups.add_parser("wallet-keys", help="the wallet's response-signing keys (WalletKeySecret)")
+    commands = wallet_keys.add_subparsers(dest="command", metavar="<command>", required=True)
+
+    def key_store(command: argparse.ArgumentParser) -> None:
+        where = command.add_mutually_exclusive_group()
+        where.add_argument("--file", metavar="FILE", help="a key document file (written 0600)")
+        where.add_argument("--secret-id", metavar="ARN", help="a Secrets Manager secret (default with --stack-name: "
+                                                              "the stack's WalletKeySecretArn output)")
+        command.set_defaults(tables=False)
+
+    init = commands.add_parser("init", help="generate keyVersion 1 and store the key document; refuses to replace "
+                                            "an existing value")
+    key_store(init)
+    init.add_argument("--bits", type=int, default=admin.MIN_KEY_BITS, help="RSA key size (at least 2048)")
+    init.add_argument("--force", action="store_true", help="replace whatever is stored, and every key in it")
+    init.set_defaults(run=_wallet_keys_init)
+    rotate = commands.add_parser("rotate", help="add keyVersion N+1 (publish it, then --current N+1), or change "
+                                                "the current version, or drop an old one")
+    key_store(rotate)
+    rotate.add_argument("--make-current", action="store_true",
+                        help="make the added key current at once (only when no merchant needs notice)")
+    rotate.add_argument("--current", type=_key_version, metavar="N", help="make existing keyVersion N current; "
+                                                                          "adds no key")
+    rotate.add_argument("--drop", type=_key_version, metavar="N", help="remove keyVersion N (not the current one); "
+                                                                       "adds no key")
+    rotate.add_argument("--bits", type=int, default=admin.MIN_KEY_BITS)
+    rotate.set_defaults(run=_wallet_keys_rotate)
+    public = commands.add_parser("public", help="the public key PEM of every keyVersion, for merchants")
+    key_store(public)
+    public.add_argument("--key-version", type=_key_version, metavar="N", help="only this version")
+    shown = public.add_mutually_exclusive_group()
+    shown.add_argument("--out", metavar="DIR", help="write wallet_public_v<N>.pem files instead of printing")
+    shown.add_argument("--json", action="store_true", help='{"currentKeyVersion", "keyVersions", "publicKeys"}')
+    public.set_defaults(run=_wallet_keys_public)
 
     add_local_commands(groups)
     return parser
