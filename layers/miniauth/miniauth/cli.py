@@ -17,6 +17,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -154,6 +155,53 @@ def _wallet_keys_public(args: argparse.Namespace, out: TextIO) -> None:
             print(pem, end="", file=out)
 
 
+def _smoke(args: argparse.Namespace, out: TextIO) -> int:
+    from miniauth import smoke
+    from miniauth.local.walkthrough import Walk
+
+    stack_name, region = args.smoke_stack_name or args.stack_name, args.smoke_region or args.region
+    if bool(stack_name) == bool(args.url):
+        raise AdminError("smoke: give --stack-name NAME (its ApiUrl output) or --url URL")
+    outputs = admin.describe_stack_outputs(stack_name, region) if stack_name else {}
+    url = args.url or outputs.get("ApiUrl")
+    if not url:
+        raise AdminError(f"stack {stack_name} has no output ApiUrl")
+    wallet_keys: Any
+    if args.wallet_public_key:
+        wallet_keys = _wallet_public_keys(args.wallet_public_key)
+    elif stack_name:
+        secret = wallet_key_admin.secret_from_outputs(stack_name, outputs)
+        wallet_keys = wallet_key_admin.public_keys(wallet_key_admin.SecretStore(secret, region))[1]
+    else:
+        raise AdminError("smoke: --url needs --wallet-public-key (a PEM, or `wallet-keys public --json` output)")
+    try:
+        private_key = Path(args.private_key).read_bytes()
+    except OSError as error:
+        raise AdminError(f"{args.private_key}: {error.strerror or error}") from None
+    signer = smoke.SigV4Transport(smoke.caller_credentials(), smoke.region_of(url, region))
+    try:
+        merchant = smoke.merchant(url, args.client_id, private_key, wallet_keys, args.key_version, args.api_version)
+    except ValueError as error:
+        raise AdminError(f"smoke: {error}") from None
+    walk = Walk(url.rstrip("/"), merchant, app_id=args.app_id, user_id=args.user_id, retry_grace=args.retry_grace,
+                wallet_transport=signer)
+    return smoke.play(walk, out, reuse=args.reuse)
+
+
+def _wallet_public_keys(path: str) -> Any:
+    """A PEM file (any keyVersion), or the JSON of `wallet-keys public --json` (keys by version)."""
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise AdminError(f"{path}: {error.strerror or error}") from None
+    if text.lstrip().startswith("{"):
+        try:
+            return dict(json.loads(text)["publicKeys"])
+        except (ValueError, KeyError, TypeError):
+            raise AdminError(f"{path}: not the output of `wallet-keys public --json`") from None
+    return text
+
+
 def _json(value: Any, out: TextIO) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False), file=out)
 
@@ -287,6 +335,28 @@ def build_parser() -> argparse.ArgumentParser:
     shown.add_argument("--out", metavar="DIR", help="write wallet_public_v<N>.pem files instead of printing")
     shown.add_argument("--json", action="store_true", help='{"currentKeyVersion", "keyVersions", "publicKeys"}')
     public.set_defaults(run=_wallet_keys_public)
+
+    smoke = groups.add_parser("smoke", help="one whole flow against a deployed stack: SigV4-signed Wallet API calls, "
+                                            "signed Open API calls, every answer verified")
+    smoke.add_argument("--stack-name", dest="smoke_stack_name", metavar="NAME",
+                       help="the stack (its ApiUrl and WalletKeySecretArn outputs)")
+    smoke.add_argument("--url", metavar="URL", help="the API base URL, stage included (instead of --stack-name)")
+    smoke.add_argument("--region", dest="smoke_region", metavar="R",
+                       help="for SigV4 and the stack (default: from the URL, else the AWS configuration)")
+    smoke.add_argument("--client-id", required=True, metavar="ID", help="a registered merchant client")
+    smoke.add_argument("--private-key", required=True, metavar="FILE", help="that client's private key PEM")
+    smoke.add_argument("--key-version", type=_key_version, default="1", metavar="N")
+    smoke.add_argument("--app-id", required=True, metavar="ID", help="an app of that client")
+    smoke.add_argument("--user-id", required=True, metavar="ID", help="a test user (its consent for the app is "
+                                                                       "withdrawn at the start and at the end)")
+    smoke.add_argument("--wallet-public-key", metavar="FILE",
+                       help="PEM or `wallet-keys public --json` output (default with --stack-name: from the secret)")
+    smoke.add_argument("--api-version", choices=["v2", "v1"], default="v2")
+    smoke.add_argument("--reuse", action="store_true",
+                       help="also replay a used refresh token (waits RetryGraceSeconds, revokes that grant)")
+    smoke.add_argument("--retry-grace", type=float, default=30.0, metavar="SECONDS",
+                       help="the stack's RetryGraceSeconds, for --reuse (default 30)")
+    smoke.set_defaults(run=_smoke, tables=False)
 
     add_local_commands(groups)
     return parser
