@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv run demo test load lint validate sam-build pr clean
+.PHONY: venv run demo test load lint validate rehearse sam-build sam-local pr clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +44,17 @@ validate: $(SAM_VENV)/.installed  ## template checks, offline
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 
-sam-build: $(SAM_VENV)/.installed  ## needs python3.13 on PATH (e.g. PYENV_VERSION=3.11.7:3.13.0)
+PY313_MISSING := sam build needs python3.13 on PATH (the functions' runtime): install Python 3.13 and put it on PATH
+sam-build: $(SAM_VENV)/.installed  ## needs python3.13 on PATH
+	@python3.13 --version >/dev/null 2>&1 || { echo "$(PY313_MISSING)"; exit 2; }
 	$(SAM_VENV)/bin/sam build --template template.yaml
+
+SAM_LOCAL_ARGS ?=
+sam-local: venv $(SAM_VENV)/.installed  ## sam local start-api for this machine's architecture, the demo against it, timings (needs Docker, python3.13)
+	$(BIN)/python scripts/sam_local.py $(SAM_LOCAL_ARGS)
+
+rehearse: venv  ## create the SAM-transformed stack in moto's CloudFormation (offline deploy rehearsal)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_rehearsal.py
 
 pr: lint validate test
 

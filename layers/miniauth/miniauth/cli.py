@@ -4,6 +4,8 @@
              [--endpoint-url URL] [--region R] <group> <command> ...
     miniauth serve [--port 3000] [--parameter-overrides Name=Value ...] [--data FILE]
     miniauth demo [--url URL]
+    miniauth [--stack-name NAME] wallet-keys init|rotate|public [--file FILE | --secret-id ARN]
+    miniauth smoke --stack-name NAME | --url URL ...
 
 Expected failures print one line, `miniauth: error: ...`, on stderr and exit 1; usage errors exit 2.
 """
@@ -15,12 +17,13 @@ import json
 import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from miniauth import admin
+from miniauth import admin, wallet_key_admin
 from miniauth.admin import AdminError, RegistryTables
 from miniauth.domain.models import GRANT_TYPES, ClientStatus
 from miniauth.local.commands import add_local_commands
@@ -98,6 +101,105 @@ def _keys_generate(args: argparse.Namespace, out: TextIO) -> None:
     private_path, public_path = admin.generate_key_pair(args.out, args.name, args.bits)
     print(private_path, file=out)
     print(public_path, file=out)
+
+
+def _wallet_store(args: argparse.Namespace) -> wallet_key_admin.KeyStore:
+    """--file, or the stack's WalletKeySecret (--stack-name), or --secret-id: exactly one."""
+    if args.stack_name and (args.file or args.secret_id):
+        raise AdminError("wallet-keys: --stack-name names the secret already; drop --file/--secret-id")
+    if args.file:
+        return wallet_key_admin.FileStore(args.file)
+    if args.stack_name:
+        outputs = admin.describe_stack_outputs(args.stack_name, args.region)
+        return wallet_key_admin.SecretStore(wallet_key_admin.secret_from_outputs(args.stack_name, outputs),
+                                            args.region)
+    if args.secret_id:
+        return wallet_key_admin.SecretStore(args.secret_id, args.region)
+    raise AdminError("wallet-keys: say where the key document is: --file FILE, --stack-name NAME or --secret-id ARN")
+
+
+def _wallet_keys_init(args: argparse.Namespace, out: TextIO) -> None:
+    store = _wallet_store(args)
+    document = wallet_key_admin.init(store, args.bits, force=args.force)
+    print(f"wrote a new wallet key document to {store.where}: keyVersion {document.current} (current)", file=out)
+    print("publish its public key to merchants: miniauth wallet-keys public ...", file=out)
+
+
+def _wallet_keys_rotate(args: argparse.Namespace, out: TextIO) -> None:
+    store = _wallet_store(args)
+    if args.make_current and (args.current or args.drop):
+        raise AdminError("wallet-keys rotate: --make-current adds a key; --current and --drop change existing ones")
+    rotation = wallet_key_admin.rotate(store, make_current=args.make_current, current=args.current,
+                                       drop=args.drop, bits=args.bits)
+    document = rotation.document
+    if rotation.added:
+        print(f"added keyVersion {rotation.added}", file=out)
+    if rotation.dropped:
+        print(f"dropped keyVersion {rotation.dropped}", file=out)
+    print(f"{store.where}: keyVersions {', '.join(document.versions())}, current {document.current}", file=out)
+    if rotation.added and document.current != rotation.added:
+        print(f"next: publish keyVersion {rotation.added}'s public key (wallet-keys public --key-version "
+              f"{rotation.added}), then: wallet-keys rotate --current {rotation.added}", file=out)
+
+
+def _wallet_keys_public(args: argparse.Namespace, out: TextIO) -> None:
+    document, keys = wallet_key_admin.public_keys(_wallet_store(args), args.key_version)
+    if args.out:
+        for path in wallet_key_admin.write_public_keys(keys, args.out):
+            print(path, file=out)
+    elif args.json:
+        _json({**wallet_key_admin.describe(document), "publicKeys": keys}, out)
+    else:
+        for version, pem in keys.items():
+            print(f"# keyVersion {version}{' (current)' if version == document.current else ''}", file=out)
+            print(pem, end="", file=out)
+
+
+def _smoke(args: argparse.Namespace, out: TextIO) -> int:
+    from miniauth import smoke
+    from miniauth.local.walkthrough import Walk
+
+    stack_name, region = args.smoke_stack_name or args.stack_name, args.smoke_region or args.region
+    if bool(stack_name) == bool(args.url):
+        raise AdminError("smoke: give --stack-name NAME (its ApiUrl output) or --url URL")
+    outputs = admin.describe_stack_outputs(stack_name, region) if stack_name else {}
+    url = args.url or outputs.get("ApiUrl")
+    if not url:
+        raise AdminError(f"stack {stack_name} has no output ApiUrl")
+    wallet_keys: Any
+    if args.wallet_public_key:
+        wallet_keys = _wallet_public_keys(args.wallet_public_key)
+    elif stack_name:
+        secret = wallet_key_admin.secret_from_outputs(stack_name, outputs)
+        wallet_keys = wallet_key_admin.public_keys(wallet_key_admin.SecretStore(secret, region))[1]
+    else:
+        raise AdminError("smoke: --url needs --wallet-public-key (a PEM, or `wallet-keys public --json` output)")
+    try:
+        private_key = Path(args.private_key).read_bytes()
+    except OSError as error:
+        raise AdminError(f"{args.private_key}: {error.strerror or error}") from None
+    signer = smoke.SigV4Transport(smoke.caller_credentials(), smoke.region_of(url, region))
+    try:
+        merchant = smoke.merchant(url, args.client_id, private_key, wallet_keys, args.key_version, args.api_version)
+    except ValueError as error:
+        raise AdminError(f"smoke: {error}") from None
+    walk = Walk(url.rstrip("/"), merchant, app_id=args.app_id, user_id=args.user_id, retry_grace=args.retry_grace,
+                wallet_transport=signer)
+    return smoke.play(walk, out, reuse=args.reuse)
+
+
+def _wallet_public_keys(path: str) -> Any:
+    """A PEM file (any keyVersion), or the JSON of `wallet-keys public --json` (keys by version)."""
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise AdminError(f"{path}: {error.strerror or error}") from None
+    if text.lstrip().startswith("{"):
+        try:
+            return dict(json.loads(text)["publicKeys"])
+        except (ValueError, KeyError, TypeError):
+            raise AdminError(f"{path}: not the output of `wallet-keys public --json`") from None
+    return text
 
 
 def _json(value: Any, out: TextIO) -> None:
@@ -198,6 +300,63 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--name", default="key")
     generate.add_argument("--bits", type=int, default=2048)
     generate.set_defaults(run=_keys_generate, tables=False)
+
+    wallet_keys = groups.add_parser("wallet-keys", help="the wallet's response-signing keys (WalletKeySecret)")
+    commands = wallet_keys.add_subparsers(dest="command", metavar="<command>", required=True)
+
+    def key_store(command: argparse.ArgumentParser) -> None:
+        where = command.add_mutually_exclusive_group()
+        where.add_argument("--file", metavar="FILE", help="a key document file (written 0600)")
+        where.add_argument("--secret-id", metavar="ARN", help="a Secrets Manager secret (default with --stack-name: "
+                                                              "the stack's WalletKeySecretArn output)")
+        command.set_defaults(tables=False)
+
+    init = commands.add_parser("init", help="generate keyVersion 1 and store the key document; refuses to replace "
+                                            "an existing value")
+    key_store(init)
+    init.add_argument("--bits", type=int, default=admin.MIN_KEY_BITS, help="RSA key size (at least 2048)")
+    init.add_argument("--force", action="store_true", help="replace whatever is stored, and every key in it")
+    init.set_defaults(run=_wallet_keys_init)
+    rotate = commands.add_parser("rotate", help="add keyVersion N+1 (publish it, then --current N+1), or change "
+                                                "the current version, or drop an old one")
+    key_store(rotate)
+    rotate.add_argument("--make-current", action="store_true",
+                        help="make the added key current at once (only when no merchant needs notice)")
+    rotate.add_argument("--current", type=_key_version, metavar="N", help="make existing keyVersion N current; "
+                                                                          "adds no key")
+    rotate.add_argument("--drop", type=_key_version, metavar="N", help="remove keyVersion N (not the current one); "
+                                                                       "adds no key")
+    rotate.add_argument("--bits", type=int, default=admin.MIN_KEY_BITS)
+    rotate.set_defaults(run=_wallet_keys_rotate)
+    public = commands.add_parser("public", help="the public key PEM of every keyVersion, for merchants")
+    key_store(public)
+    public.add_argument("--key-version", type=_key_version, metavar="N", help="only this version")
+    shown = public.add_mutually_exclusive_group()
+    shown.add_argument("--out", metavar="DIR", help="write wallet_public_v<N>.pem files instead of printing")
+    shown.add_argument("--json", action="store_true", help='{"currentKeyVersion", "keyVersions", "publicKeys"}')
+    public.set_defaults(run=_wallet_keys_public)
+
+    smoke = groups.add_parser("smoke", help="one whole flow against a deployed stack: SigV4-signed Wallet API calls, "
+                                            "signed Open API calls, every answer verified")
+    smoke.add_argument("--stack-name", dest="smoke_stack_name", metavar="NAME",
+                       help="the stack (its ApiUrl and WalletKeySecretArn outputs)")
+    smoke.add_argument("--url", metavar="URL", help="the API base URL, stage included (instead of --stack-name)")
+    smoke.add_argument("--region", dest="smoke_region", metavar="R",
+                       help="for SigV4 and the stack (default: from the URL, else the AWS configuration)")
+    smoke.add_argument("--client-id", required=True, metavar="ID", help="a registered merchant client")
+    smoke.add_argument("--private-key", required=True, metavar="FILE", help="that client's private key PEM")
+    smoke.add_argument("--key-version", type=_key_version, default="1", metavar="N")
+    smoke.add_argument("--app-id", required=True, metavar="ID", help="an app of that client")
+    smoke.add_argument("--user-id", required=True, metavar="ID", help="a test user (its consent for the app is "
+                                                                       "withdrawn at the start and at the end)")
+    smoke.add_argument("--wallet-public-key", metavar="FILE",
+                       help="PEM or `wallet-keys public --json` output (default with --stack-name: from the secret)")
+    smoke.add_argument("--api-version", choices=["v2", "v1"], default="v2")
+    smoke.add_argument("--reuse", action="store_true",
+                       help="also replay a used refresh token (waits RetryGraceSeconds, revokes that grant)")
+    smoke.add_argument("--retry-grace", type=float, default=30.0, metavar="SECONDS",
+                       help="the stack's RetryGraceSeconds, for --reuse (default 30)")
+    smoke.set_defaults(run=_smoke, tables=False)
 
     add_local_commands(groups)
     return parser

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from miniauth.admin import AdminError
 from miniauth.sdk import MerchantClient, OpenApiError, UrllibTransport
+from miniauth.sdk.transport import Transport
 
 DEMO_CLIENT = "2022000000000001"
 DEMO_APP = "2021000000000001"
@@ -35,14 +36,16 @@ class Walk:
     retry_grace: float = 30.0
     out: TextIO | None = None
     sleep: Callable[[float], None] = time.sleep
+    wallet_transport: Transport | None = None  # e.g. one that signs with SigV4 for a deployed stack
 
     def wallet(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return post_wallet(self.url, path, body)
+        return post_wallet(self.url, path, body, self.wallet_transport)
 
 
-def post_wallet(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A Wallet API call (plain JSON: locally there is no IAM); the answer's body, which must be an envelope."""
-    raw = UrllibTransport(timeout=15)(url + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+def post_wallet(url: str, path: str, body: dict[str, Any], transport: Transport | None = None) -> dict[str, Any]:
+    """A Wallet API call (plain JSON unless the transport signs it); the answer's body, which must be an envelope."""
+    send = transport or UrllibTransport(timeout=15)
+    raw = send(url + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
     try:
         answer = json.loads(raw.body)
         answer["result"]["resultCode"]
@@ -56,14 +59,14 @@ def _short(secret: str) -> str:
     return f"{secret[:6]}… ({len(secret)} chars)"
 
 
-def _expect(answer: dict[str, Any], code: str) -> dict[str, Any]:
+def expect(answer: dict[str, Any], code: str) -> dict[str, Any]:
     got = answer["result"]["resultCode"]
     if got != code:
         raise Deviation(f"expected {code}, got {got}: {answer['result'].get('resultMessage')}")
     return answer
 
 
-def _refused(call: Callable[[], Any], code: str) -> str:
+def refused(call: Callable[[], Any], code: str) -> str:
     try:
         call()
     except OpenApiError as error:
@@ -77,18 +80,18 @@ def steps(walk: Walk) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
     user, app, sdk = walk.user_id, walk.app_id, walk.merchant
 
     def start_clean(state: dict[str, Any]) -> str:
-        _expect(walk.wallet("/wallet/authorizations/revoke", {"userId": user, "appId": app}), "SUCCESS")
+        expect(walk.wallet("/wallet/authorizations/revoke", {"userId": user, "appId": app}), "SUCCESS")
         return "earlier consent and tokens of this user for this app are withdrawn"
 
     def silent(state: dict[str, Any]) -> str:
-        answer = _expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app,
+        answer = expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app,
                                                               "scopes": ["auth_base"]}), "SUCCESS")
         if answer.get("authSuccessScopes") != ["auth_base"]:
             raise Deviation(f"auth_base granted as {answer.get('authSuccessScopes')}")
         return f"authCode {_short(answer['authCode'])} with no consent sheet"
 
     def consent_required(state: dict[str, Any]) -> str:
-        answer = _expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app,
+        answer = expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app,
                                                               "scopes": CONSENT_SCOPES}), "USER_CONSENT_REQUIRED")
         if "authCode" in answer or sorted(answer.get("consentRequiredScopes", [])) != sorted(CONSENT_SCOPES):
             raise Deviation(f"consent answer was {answer}")
@@ -96,7 +99,7 @@ def steps(walk: Walk) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
         return f"the wallet must show the consent sheet for {shown!r}: {', '.join(answer['consentRequiredScopes'])}"
 
     def consent(state: dict[str, Any]) -> str:
-        answer = _expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app, "scopes": CONSENT_SCOPES,
+        answer = expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app, "scopes": CONSENT_SCOPES,
                                                               "consentedScopes": CONSENT_SCOPES}), "SUCCESS")
         if sorted(answer.get("authSuccessScopes", [])) != sorted(CONSENT_SCOPES):
             raise Deviation(f"granted {answer.get('authSuccessScopes')}")
@@ -131,14 +134,14 @@ def steps(walk: Walk) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
                 print(f"        (waiting {wait:.1f} s: inside RetryGraceSeconds a reuse counts as a "
                       "retry and gets a fresh pair)", file=walk.out, flush=True)
             walk.sleep(wait)
-        return _refused(lambda: sdk.refresh(state["old_refresh"], app), "USED_REFRESH_TOKEN")
+        return refused(lambda: sdk.refresh(state["old_refresh"], app), "USED_REFRESH_TOKEN")
 
     def grant_revoked(state: dict[str, Any]) -> str:
-        detail = _refused(lambda: sdk.inquiry_user_info(state["pair"].access_token, app), "INVALID_ACCESS_TOKEN")
+        detail = refused(lambda: sdk.inquiry_user_info(state["pair"].access_token, app), "INVALID_ACCESS_TOKEN")
         return f"the reuse revoked the whole grant: newest access token {detail}"
 
     def again(state: dict[str, Any]) -> str:
-        answer = _expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app,
+        answer = expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app,
                                                               "scopes": CONSENT_SCOPES}), "SUCCESS")
         state["pair"] = sdk.apply_token(answer["authCode"], app)
         return "consent is remembered: a new code without the sheet, exchanged for a new pair"
@@ -148,7 +151,7 @@ def steps(walk: Walk) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
         return "signed revoke: SUCCESS"
 
     def revoked(state: dict[str, Any]) -> str:
-        return "revoked token " + _refused(lambda: sdk.inquiry_user_info(state["pair"].access_token, app),
+        return "revoked token " + refused(lambda: sdk.inquiry_user_info(state["pair"].access_token, app),
                                            "INVALID_ACCESS_TOKEN")
 
     return [
