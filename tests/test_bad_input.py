@@ -2,7 +2,9 @@
 
 Each case is sent to `miniauth serve` with raw bytes and raw headers (so duplicated headers, broken UTF-8
 and wrong Content-Types really go over the wire), and every table of the embedded DynamoDB is
-snapshotted before and after: a refused request must leave them byte-identical. The requests that
+snapshotted before and after: a refused request must leave them byte-identical. The one exception is
+RequestReplaysTable (left out by `snapshot`): a request whose signature verified is recorded there before it
+is judged, so that a resend of the same bytes is refused. The requests that
 carry a live authCode or token prove the refusal happened before anything was redeemed or revoked.
 """
 
@@ -255,10 +257,13 @@ CASES: list[tuple[str, str, Callable[[Context], Sent]]] = [
     ("Request-Time-past", BAD_SIGNATURE, lambda c: signed(c, APPLY, apply_body(c), skew=-HOUR)),
     ("Request-Time-epoch-past", BAD_SIGNATURE, lambda c: signed(c, APPLY, apply_body(c), change=with_header(
         "Request-Time", str(int((datetime.now(UTC) - HOUR).timestamp() * 1000))))),
-    ("Client-Id-unknown", "INVALID_AUTH_CLIENT", lambda c: signed(c, INQUIRY, token_body(c), change=with_header(
+    # Unsigned, an unknown client is a bad signature; a Client-Id no client can have is refused unread.
+    ("Client-Id-unknown", BAD_SIGNATURE, lambda c: signed(c, INQUIRY, token_body(c), change=with_header(
         "Client-Id", "2022999999999999"))),
-    ("Client-Id-non-ascii", "INVALID_AUTH_CLIENT", lambda c: signed(c, INQUIRY, token_body(c), change=with_header(
+    ("Client-Id-non-ascii", P, lambda c: signed(c, INQUIRY, token_body(c), change=with_header(
         "Client-Id", "clïent-\u00e9"))),
+    ("Client-Id-with-space", P, lambda c: signed(c, INQUIRY, token_body(c), change=with_header(
+        "Client-Id", "2022 000000000001"))),
     ("Client-Id-too-long", P, lambda c: signed(c, INQUIRY, token_body(c), change=with_header("Client-Id", "2" * 129))),
     ("authClientId-not-the-header", "INVALID_AUTH_CLIENT", lambda c: apply(c, authClientId=OTHER_CLIENT_ID)),
     # -- v1 spellings -----------------------------------------------------------------------------------

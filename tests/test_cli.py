@@ -255,6 +255,56 @@ def test_a_missing_public_key_file_is_one_line(cli: Callable[..., Run], dynamodb
                      "--key-version", "1"), missing, "no such file")
 
 
+# -- keys of at least 2048 bits ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def short_public_pem() -> bytes:
+    return rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def test_clients_add_refuses_a_1024_bit_key(cli: Callable[..., Run], dynamodb: Any, tmp_path: Path,
+                                            short_public_pem: bytes) -> None:
+    path = write(tmp_path, "short.pem", short_public_pem)
+    assert_error(cli("clients", "add", "--client-id", CLIENT, "--name", "Coffee Co", "--public-key", path,
+                     "--key-version", "1"), path, "1024 bits", "at least 2048")
+    assert raw_client(dynamodb) is None
+
+
+def test_clients_add_key_refuses_a_1024_bit_key(cli: Callable[..., Run], client: str, dynamodb: Any,
+                                                tmp_path: Path, short_public_pem: bytes) -> None:
+    before = raw_client(dynamodb)
+    path = write(tmp_path, "short.pem", short_public_pem)
+    assert_error(cli("clients", "add-key", client, "--key-version", "2", "--public-key", path), "at least 2048")
+    assert raw_client(dynamodb) == before
+    with pytest.raises(admin.AdminError, match="at least 2048"):  # the module itself, not just the CLI
+        admin.add_key(client, "2", short_public_pem.decode())
+    assert raw_client(dynamodb) == before
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["key-file", "inline-pem"])
+def test_a_data_file_with_a_1024_bit_key_is_refused(dynamodb: Any, tmp_path: Path, short_public_pem: bytes,
+                                                    inline: bool) -> None:
+    from miniauth.local.seeding import load_data
+
+    write(tmp_path, "short.pem", short_public_pem)
+    key = short_public_pem.decode() if inline else "short.pem"
+    data = {"clients": [{"authClientId": CLIENT, "name": "Coffee Co", "publicKeys": {"1": key}}]}
+    path = Path(write(tmp_path, "data.json", json.dumps(data)))
+    with pytest.raises(admin.AdminError, match="at least 2048"):
+        load_data(path)
+    assert raw_client(dynamodb) is None
+
+
+def test_client_ids_are_what_a_client_id_header_can_carry(cli: Callable[..., Run], dynamodb: Any) -> None:
+    """The Open API refuses any other Client-Id before looking it up, so none is registered."""
+    for bad in ("2022 0100", "caf\u00e9", "7" * 129):
+        assert_error(cli("clients", "add", "--client-id", bad, "--name", "Coffee Co"), "printable ASCII")
+    assert cli("clients", "add", "--client-id", "7" * 128, "--name", "Coffee Co").code == 0
+
+
 # -- clients list, suspend, activate ---------------------------------------------------------------------
 
 
@@ -593,7 +643,7 @@ def test_the_models_are_left_as_found(cli: Callable[..., Run], dynamodb: Any) ->
 STACK_OUTPUTS = {
     "ApiUrl": "https://abc.execute-api.us-east-1.amazonaws.com/api",
     **{f"{name}TableName": f"prod-{name}Table-1A2B3C" for name in
-       ("AuthCodes", "Tokens", "Grants", "Consents", "Clients", "Apps", "Users")},
+       ("AuthCodes", "Tokens", "Grants", "Consents", "Clients", "Apps", "Users", "RequestReplays")},
 }
 
 

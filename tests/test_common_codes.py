@@ -17,6 +17,7 @@ from support import (
     OTHER_APP_ID,
     OTHER_CLIENT_ID,
     SECOND_APP_ID,
+    STRANGER_KEY,
     SUSPENDED_CLIENT_ID,
     USER_ID,
     Answer,
@@ -177,12 +178,20 @@ def test_param_illegal_for_other_v2_fields(api: Api, dynamodb: Any, body: dict[s
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_invalid_auth_client_for_an_unknown_client_id(api: Api, dynamodb: Any, access_token: str, version: str) -> None:
+def test_an_unknown_client_id_is_answered_like_a_bad_signature(
+    api: Api, dynamodb: Any, access_token: str, version: str
+) -> None:
+    """Unsigned, a caller must not learn which Client-Ids exist: same code and message as a known client's bad
+    signature (the contract's INVALID_AUTH_CLIENT stays for a body authClientId naming another client)."""
     before = snapshot(dynamodb)
 
-    answer = inquiry(api, version, access_token, client_id=UNKNOWN_CLIENT_ID)
+    unknown = inquiry(api, version, access_token, client_id=UNKNOWN_CLIENT_ID)
+    body = json.dumps(token_body(version, access_token))
+    forged = api.raw(INQUIRY[version], body, {**JSON, **signed_headers(INQUIRY[version], body, CLIENT_ID,
+                                                                       key=STRANGER_KEY)})
 
-    assert_refused(answer, "INVALID_AUTH_CLIENT")
+    assert_refused(unknown, "INVALID_SIGNATURE")
+    assert unknown.body == forged.body
     assert snapshot(dynamodb) == before
 
 

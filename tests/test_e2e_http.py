@@ -32,6 +32,7 @@ from support import (
     SUSPENDED_CLIENT_ID,
     USER_ID,
     private_pem,
+    snapshot,
 )
 
 pytestmark = pytest.mark.e2e
@@ -147,7 +148,9 @@ REFUSALS: dict[str, Callable[[ServedApi], str]] = {
     "PARAM_ILLEGAL": lambda api: refused(lambda: _signed_raw(api, "/v2/authorizations/applyToken",
                                                              {"appId": APP_ID, "authClientId": CLIENT_ID})),
     "INVALID_SIGNATURE": lambda api: refused(lambda: _stranger(api, CLIENT_ID).apply_token("c", APP_ID)),
-    "INVALID_AUTH_CLIENT": lambda api: refused(lambda: _stranger(api, "2022999999999999").apply_token("c", APP_ID)),
+    # A body authClientId naming another client; an unknown Client-Id is INVALID_SIGNATURE (see below).
+    "INVALID_AUTH_CLIENT": lambda api: refused(lambda: _signed_raw(api, "/v2/authorizations/applyToken", {
+        "appId": APP_ID, "authClientId": OTHER_CLIENT_ID, "grantType": "AUTHORIZATION_CODE", "authCode": "c"})),
     "INVALID_AUTH_CLIENT_STATUS": lambda api: refused(
         lambda: api.merchant(SUSPENDED_CLIENT_ID).apply_token("c", "2021000000000009")),
     "ACCESS_DENIED": lambda api: refused(lambda: api.merchant().apply_token(api.auth_code(), OTHER_APP_ID)),
@@ -164,6 +167,51 @@ REFUSALS: dict[str, Callable[[ServedApi], str]] = {
 @pytest.mark.parametrize("expected", sorted(REFUSALS))
 def test_each_refusal_over_http(served: ServedApi, expected: str) -> None:
     assert REFUSALS[expected](served) == expected
+
+
+def test_an_unknown_client_is_answered_like_a_bad_signature_over_http(served: ServedApi) -> None:
+    unknown = _stranger(api=served, client_id="2022999999999999")
+    with pytest.raises(OpenApiError) as stranger:
+        unknown.apply_token("c", APP_ID)
+    with pytest.raises(OpenApiError) as forged:
+        _stranger(served, CLIENT_ID).apply_token("c", APP_ID)
+    assert stranger.value.result_code == forged.value.result_code == "INVALID_SIGNATURE"
+    assert stranger.value.result_message == forged.value.result_message
+
+
+def _resend(api: ServedApi, path: str, body: dict[str, Any]) -> tuple[dict[str, Any], OpenApiError]:
+    """One signed request sent twice, byte for byte; the first answer's body and the second's refusal."""
+    sdk = api.merchant()
+    data = json.dumps(body).encode()
+    headers = sdk.signed_request(path, data)
+    first = sdk.verify_response(path, UrllibTransport()(api.url + path, data, headers))
+    with pytest.raises(OpenApiError) as again:
+        sdk.verify_response(path, UrllibTransport()(api.url + path, data, headers))
+    return first, again.value
+
+
+def test_a_byte_identical_resend_is_refused_over_http(served: ServedApi) -> None:
+    """A captured request replayed inside the Request-Time window: refused, and it changes nothing."""
+    tables = Tables(served.state["dynamodbEndpoint"]).client
+    code = served.auth_code(["auth_user"])
+    apply = {"appId": APP_ID, "authClientId": CLIENT_ID, "grantType": "AUTHORIZATION_CODE", "authCode": code}
+    sdk = served.merchant()
+    path, data = "/v2/authorizations/applyToken", json.dumps(apply).encode()
+    headers = sdk.signed_request(path, data)
+    pair = sdk.verify_response(path, UrllibTransport()(served.url + path, data, headers))
+    before = snapshot(tables)
+    with pytest.raises(OpenApiError) as replayed:
+        sdk.verify_response(path, UrllibTransport()(served.url + path, data, headers))
+    assert (replayed.value.result_code, replayed.value.result_status) == ("INVALID_SIGNATURE", "F")
+    assert "already received" in replayed.value.result_message and "accessToken" not in replayed.value.body
+    assert snapshot(tables) == before  # no second pair minted, the first not revoked
+
+    inquiry = {"appId": APP_ID, "authClientId": CLIENT_ID, "accessToken": pair["accessToken"]}
+    info, again = _resend(served, "/v2/users/inquiryUserInfo", inquiry)
+    assert info["userInfo"]["nickName"] == "Ana"
+    assert again.result_code == "INVALID_SIGNATURE" and "userInfo" not in again.body
+    # The merchant signing anew (as the SDK's retries do) is served as before.
+    assert sdk.inquiry_user_info(pair["accessToken"], APP_ID).get("nickName") == "Ana"
 
 
 def test_expiry_over_http(short_lived: ServedApi) -> None:
@@ -320,5 +368,6 @@ def test_serve_loads_a_data_file_instead_of_the_demo(tmp_path: Path) -> None:
         code = api.auth_code(["auth_user"], user_id="2088000000000042", app_id="2021000000000042")
         pair = sdk.apply_token(code, "2021000000000042")
         assert sdk.inquiry_user_info(pair.access_token, "2021000000000042").get("nickName") == "Leo"
-        assert refused(lambda: _stranger(api, CLIENT_ID).apply_token("c", APP_ID)) == "INVALID_AUTH_CLIENT"
+        # CLIENT_ID is not in this data file: unknown, which an unsigned caller cannot tell from a bad signature.
+        assert refused(lambda: _stranger(api, CLIENT_ID).apply_token("c", APP_ID)) == "INVALID_SIGNATURE"
     assert merchant_public.is_file() and wallet_private.is_file()

@@ -192,7 +192,8 @@ def test_merchant_key_rotation(api: Api) -> None:
 
 
 def test_a_lost_answer_is_retried_and_leaves_one_live_pair(api: Api) -> None:
-    """The first applyToken reaches the wallet but its answer is lost; the retry gets the only live pair."""
+    """The first applyToken reaches the wallet but its answer is lost; with the wallet's retry window declared,
+    the retry gets the only live pair."""
     delivered: list[RawResponse] = []
 
     def lose_first(raw: RawResponse) -> RawResponse:
@@ -202,11 +203,13 @@ def test_a_lost_answer_is_retried_and_leaves_one_live_pair(api: Api) -> None:
         return raw
 
     naps: list[float] = []
-    sdk = merchant(api, tamper=lose_first, retries=1, backoff=0.5, sleep=naps.append)
+    sdk = merchant(api, tamper=lose_first, retries=1, backoff=0.5, retry_window=30, sleep=naps.append)
     pair = sdk.apply_token(api.auth_code(), APP_ID)
     assert naps == [0.5] and len(delivered) == 2
     first_requests = sdk._transport.requests  # type: ignore[attr-defined]
-    assert first_requests[0][2]["Request-Time"] and first_requests[0][1] == first_requests[1][1]
+    assert first_requests[0][1] == first_requests[1][1]
+    # The clock stood still, yet the retry is signed anew: its own Request-Time, so not a replay.
+    assert first_requests[0][2]["Request-Time"] != first_requests[1][2]["Request-Time"]
 
     lost = json.loads(delivered[0].body)["accessToken"]
     assert lost != pair.access_token
@@ -214,6 +217,145 @@ def test_a_lost_answer_is_retried_and_leaves_one_live_pair(api: Api) -> None:
         merchant(api).inquiry_user_info(lost, APP_ID)
     assert dead.value.result_code == "INVALID_ACCESS_TOKEN"
     assert merchant(api).inquiry_user_info(pair.access_token, APP_ID).user_id == USER_ID
+
+
+# -- which retries are safe (README, "Merchant SDK") ------------------------------------------------------
+
+
+LOST, REFUSED, THROTTLED_BY_GATEWAY, BAD_GATEWAY = "lost", "refused", "gateway-429", "gateway-502"
+
+
+class Failing:
+    """A transport that fails its first requests as `failures` say, then carries them to the real handlers.
+
+    refused: the connection is refused, nothing is sent; gateway-429: the gateway throttles it, no function
+    runs; lost: the wallet acts but the answer never arrives; gateway-502: the function ran, the gateway fails.
+    """
+
+    def __init__(self, api: Api, *failures: str) -> None:
+        self.inner = InProcessTransport(api)
+        self.failures = list(failures)
+        self.sent = 0
+
+    def __call__(self, url: str, body: bytes, headers: Any) -> RawResponse:
+        self.sent += 1
+        failure = self.failures.pop(0) if self.failures else None
+        if failure == REFUSED:
+            raise TransportError("connection refused", unsent=True)
+        if failure == THROTTLED_BY_GATEWAY:
+            return RawResponse(429, b'{"message":"Too Many Requests"}', {})
+        answer = self.inner(url, body, headers)
+        if failure == LOST:
+            raise TransportError("timed out")
+        if failure == BAD_GATEWAY:
+            return RawResponse(502, b'{"message":"Internal server error"}', {})
+        return answer
+
+
+def _grant_status(dynamodb: Any, code: str) -> str:
+    from miniauth import credentials
+    from miniauth.config import settings
+
+    row = dynamodb.get_item(TableName=settings().tables.grants, Key={"grantId": {"S": credentials.digest(code)}})
+    return row["Item"]["status"]["S"]
+
+
+@pytest.fixture
+def no_retry_window(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
+    """The wallet deployed with RetryGraceSeconds=0, which the template allows."""
+    from miniauth import runtime
+
+    monkeypatch.setenv("RETRY_GRACE_SECONDS", "0")
+    runtime.reset()
+    return api
+
+
+def test_without_a_retry_window_a_lost_apply_token_answer_is_not_retried(no_retry_window: Api, dynamodb: Any) -> None:
+    """The SDK's defaults against RetryGraceSeconds=0: a retry would be a replay that revokes the user's grant."""
+    api = no_retry_window
+    naps: list[float] = []
+    code = api.auth_code(["auth_user"])
+    transport = Failing(api, LOST)
+    with pytest.raises(TransportError):
+        merchant(api, transport=transport, sleep=naps.append).apply_token(code, APP_ID)
+    assert transport.sent == 1 and naps == []
+    assert _grant_status(dynamodb, code) == "ACTIVE"  # redeemed once, not revoked by a replay
+
+    pair = merchant(api).apply_token(api.auth_code(["auth_user"]), APP_ID)
+    transport = Failing(api, LOST)
+    with pytest.raises(TransportError):
+        merchant(api, transport=transport, sleep=naps.append).refresh(pair.refresh_token, APP_ID)
+    assert transport.sent == 1 and naps == []
+
+
+@pytest.mark.parametrize("failure", [REFUSED, THROTTLED_BY_GATEWAY])
+def test_apply_token_is_retried_when_the_wallet_provably_did_nothing(no_retry_window: Api, failure: Any) -> None:
+    api = no_retry_window
+    transport = Failing(api, failure)
+    naps: list[float] = []
+    pair = merchant(api, transport=transport, sleep=naps.append).apply_token(api.auth_code(), APP_ID)
+    assert transport.sent == 2 and naps == [0.2] and pair.customer_id == USER_ID
+
+
+def _throttled_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from miniauth import runtime
+    from miniauth.domain.ports import StorageThrottled
+
+    store = runtime.store()
+    real = store.auth_code
+    calls: list[str] = []
+
+    def throttled(code_hash: str) -> Any:
+        calls.append(code_hash)
+        if len(calls) == 1:
+            raise StorageThrottled("ThrottlingException")
+        return real(code_hash)
+
+    monkeypatch.setattr(store, "auth_code", throttled)
+
+
+@pytest.mark.parametrize("failure", ["timeout", "gateway-502", "signed-U"])
+def test_apply_token_unknown_outcomes_are_final_without_a_window_and_retried_with_one(
+    api: Api, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    naps: list[float] = []
+
+    def attempt(**options: Any) -> Any:
+        if failure == "signed-U":
+            _throttled_once(monkeypatch)
+            transport = Failing(api)
+        else:
+            transport = Failing(api, LOST if failure == "timeout" else BAD_GATEWAY)
+        client = merchant(api, transport=transport, sleep=naps.append, **options)
+        return transport, client.apply_token(api.auth_code(), APP_ID)
+
+    with pytest.raises((TransportError, OpenApiError)) as unknown:
+        attempt()
+    assert unknown.value.retryable and naps == []
+
+    transport, pair = attempt(retry_window=30)
+    assert transport.sent == 2 and naps == [0.2] and pair.customer_id == USER_ID
+
+
+def test_idempotent_operations_retry_every_unknown_outcome(api: Api) -> None:
+    pair = merchant(api).apply_token(api.auth_code(["auth_user"]), APP_ID)
+    for failures in ((LOST,), (BAD_GATEWAY,), (THROTTLED_BY_GATEWAY, LOST)):
+        transport = Failing(api, *failures)
+        info = merchant(api, transport=transport, retries=2, sleep=lambda _: None).inquiry_user_info(
+            pair.access_token, APP_ID)
+        assert info.user_id == USER_ID and transport.sent == len(failures) + 1
+    transport = Failing(api, LOST)
+    merchant(api, transport=transport, sleep=lambda _: None).revoke(pair.access_token, APP_ID)
+    assert transport.sent == 2
+
+
+def test_a_declared_retry_window_must_hold_the_whole_retry_schedule(api: Api) -> None:
+    with pytest.raises(ValueError, match="retry_window"):
+        merchant(api, retry_window=15)  # 10 s x 2 attempts + 0.2 s backoff
+    with pytest.raises(ValueError, match="retry_window"):
+        merchant(api, retry_window=30, timeout=5, retries=5)
+    assert merchant(api, retry_window=30).retry_window == 30
+    assert merchant(api, retry_window=0).retry_window is None  # RetryGraceSeconds=0: no window
 
 
 def test_unsigned_gateway_answers(api: Api) -> None:
@@ -305,6 +447,6 @@ def test_urllib_transport_returns_error_statuses_and_raises_on_no_answer(echo_se
 
     with pytest.raises(TransportError) as refused:
         transport("http://127.0.0.1:9/v2/x", b"{}", {})
-    assert refused.value.retryable and refused.value.http_status is None
+    assert refused.value.retryable and refused.value.unsent and refused.value.http_status is None
     with pytest.raises(TransportError, match="http and https"):
         transport("file:///etc/passwd", b"{}", {})

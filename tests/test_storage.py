@@ -9,9 +9,14 @@ from typing import Any
 import pytest
 from botocore.handlers import BUILTIN_HANDLERS
 
+from miniauth import runtime
+from miniauth.storage import dynamodb as dynamodb_module
+from miniauth.storage.dynamodb import REGISTRY_CACHE_ENTRIES, _Cache
 from miniauth.storage.items import ITEMS
 
-from support import CLIENT_ID, Api
+from support import APP_ID, CLIENT_ID, Api, signed_headers
+
+INQUIRY = "/v2/users/inquiryUserInfo"
 
 
 class DynamoDBCalls:
@@ -34,8 +39,6 @@ def calls(api: Api) -> Iterator[DynamoDBCalls]:
     counter = DynamoDBCalls()
     hook = ("before-call.dynamodb", counter)
     BUILTIN_HANDLERS.append(hook)
-    from miniauth import runtime
-
     # Fresh botocore clients pick the hook up; the registry cache starts cold.
     for model in ITEMS.values():
         model._connection = None
@@ -56,31 +59,31 @@ def test_request_budgets_with_a_warm_registry(api: Api, calls: DynamoDBCalls, cl
 
     code = api.auth_code(["auth_user"])
     redeem = calls.during(lambda: api.apply_code(code))
-    assert redeem == ["GetItem", "TransactWriteItems"]
+    assert redeem == ["PutItem", "GetItem", "TransactWriteItems"]  # PutItem: the replay marker
 
     pair = api.apply_code(api.auth_code(["auth_user"])).body
     refresh = calls.during(lambda: api.refresh(pair["refreshToken"]))
-    assert refresh == ["GetItem", "TransactWriteItems"]
+    assert refresh == ["PutItem", "GetItem", "TransactWriteItems"]
 
     fresh = api.tokens(["auth_user"])
     inquiry = calls.during(lambda: api.inquiry(fresh["accessToken"]))
-    assert inquiry == ["GetItem", "TransactGetItems"]
+    assert inquiry == ["PutItem", "GetItem", "TransactGetItems"]
 
     revoke = calls.during(lambda: api.revoke(fresh["accessToken"]))
-    assert revoke == ["GetItem", "UpdateItem"]
+    assert revoke == ["PutItem", "GetItem", "UpdateItem"]
 
 
-def test_retry_and_replay_paths_stay_within_two_requests(api: Api, calls: DynamoDBCalls, clock) -> None:
+def test_retry_and_replay_paths_stay_within_three_requests(api: Api, calls: DynamoDBCalls, clock) -> None:
     api.tokens(["auth_user"])  # warm caches
     code = api.auth_code(["auth_user"])
     api.apply_code(code)
     retry = calls.during(lambda: api.apply_code(code))
-    assert retry == ["GetItem", "TransactWriteItems"]
+    assert retry == ["PutItem", "GetItem", "TransactWriteItems"]
     clock.advance(31)
     replay = calls.during(lambda: api.apply_code(code))
-    assert replay == ["GetItem", "UpdateItem"]
+    assert replay == ["PutItem", "GetItem", "UpdateItem"]
     unknown = calls.during(lambda: api.apply_code("no-such-code"))
-    assert unknown == ["GetItem"]
+    assert unknown == ["PutItem", "GetItem"]
 
 
 def test_no_table_holds_a_plaintext_code_or_token(api: Api, dynamodb: object) -> None:
@@ -108,7 +111,6 @@ def test_expired_items_are_refused_although_still_present(api: Api, dynamodb: ob
 
 def test_a_client_row_without_grant_types_may_use_both(api: Api, dynamodb: Any) -> None:
     """Rows written by hand or by older tools lack grantTypes; that means both grants, as the admin CLI assumes."""
-    from miniauth import runtime
     from miniauth.config import settings
 
     table = settings().tables.clients
@@ -119,3 +121,41 @@ def test_a_client_row_without_grant_types_may_use_both(api: Api, dynamodb: Any) 
 
     tokens = api.tokens()
     assert api.refresh(tokens["refreshToken"]).code == "SUCCESS"
+
+
+def test_a_malformed_client_id_is_refused_before_any_lookup(api: Api, calls: DynamoDBCalls) -> None:
+    body = json.dumps({"appId": APP_ID, "authClientId": CLIENT_ID, "accessToken": "x" * 40})
+    for client_id in ("2022 0001", "7" * 129, "caf\u00e9", "tab\there", "\u00a0"):
+        headers = {**signed_headers(INQUIRY, body, CLIENT_ID), "Client-Id": client_id}
+        answer = calls.during(lambda h=headers: api.raw(INQUIRY, body, h))
+        assert answer == [], client_id
+        assert api.raw(INQUIRY, body, headers).code == "PARAM_ILLEGAL"
+
+
+def test_junk_client_ids_leave_the_registry_cache_bounded(api: Api, calls: DynamoDBCalls) -> None:
+    """3,000 unknown Client-Ids: each costs its GetItem, none stays beyond the LRU's bound."""
+    store = runtime.store()
+    junk = [f"junk-{n:06d}" for n in range(3000)]
+    looked_up = calls.during(lambda: [store.client(client_id) for client_id in junk])
+    assert looked_up == ["GetItem"] * 3000
+    cached = len(store._clients)  # noqa: SLF001 - the bound is the point of the test
+    assert cached == REGISTRY_CACHE_ENTRIES < 3000
+    assert calls.during(lambda: store.client(junk[-1])) == []  # recent entries still serve
+    assert calls.during(lambda: store.client(junk[0])) == ["GetItem"]  # the oldest were evicted
+    assert store.client(CLIENT_ID) is not None
+
+
+def test_the_registry_cache_keeps_its_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(dynamodb_module.time, "monotonic", lambda: now[0])
+    loads: list[str] = []
+    cache = _Cache(seconds=60, max_entries=2)
+    for key in ("a", "b", "a"):
+        cache.get(key, lambda k=key: loads.append(k) or k)
+    assert loads == ["a", "b"]
+    cache.get("c", lambda: loads.append("c"))  # evicts "b", the least recently used
+    cache.get("a", lambda: loads.append("a"))
+    assert loads == ["a", "b", "c"] and len(cache) == 2
+    now[0] += 60
+    cache.get("a", lambda: loads.append("a"))
+    assert loads == ["a", "b", "c", "a"]

@@ -24,13 +24,11 @@ from pynamodb.models import Model
 
 from miniauth.domain.models import GRANT_TYPES, ClientStatus
 from miniauth.scopes import REGISTRY
-from miniauth.signing import load_public_key
+from miniauth.signing import MAX_CLIENT_ID, MIN_KEY_BITS, WeakKey, load_public_key, well_formed_client_id
 from miniauth.storage.items import AppItem, ClientItem, UserItem
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 MAX_APP_ID = 32  # contract section 4, field limits
-MAX_CLIENT_ID = 128
-MIN_KEY_BITS = 2048
 
 # Stack outputs (template.yaml) -> the tables this tool administers.
 STACK_OUTPUTS = {"clients": "ClientsTableName", "apps": "AppsTableName", "users": "UsersTableName"}
@@ -119,8 +117,9 @@ def check_grant_types(grant_types: Iterable[str] | None) -> list[str]:
 
 
 def check_client_id(client_id: str) -> str:
-    if not client_id or len(client_id) > MAX_CLIENT_ID or client_id != client_id.strip():
-        raise AdminError(f"client id must be 1 to {MAX_CLIENT_ID} characters without surrounding spaces")
+    """What a Client-Id header may carry (the Open API refuses any other before looking it up)."""
+    if not well_formed_client_id(client_id):
+        raise AdminError(f"client id must be 1 to {MAX_CLIENT_ID} printable ASCII characters without spaces")
     return client_id
 
 
@@ -142,8 +141,18 @@ def read_public_key(path: str | Path) -> str:
         raise AdminError(f"{path}: not a PEM public key (BEGIN PUBLIC KEY or BEGIN RSA PUBLIC KEY)") from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise AdminError(f"{path}: not an RSA public key")
-    load_public_key(text)  # what request verification will do with it
-    return text.strip() + "\n"
+    return f"{check_public_key(text, str(path))}\n"
+
+
+def check_public_key(pem: str, where: str = "public key") -> str:
+    """A merchant's public key as request verification will load it: RSA, at least MIN_KEY_BITS bits."""
+    try:
+        load_public_key(pem)
+    except WeakKey as weak:
+        raise AdminError(f"{where}: {weak}") from None
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise AdminError(f"{where}: not an RSA public key PEM") from None
+    return pem.strip()
 
 
 def _read_text(path: str | Path) -> str:
@@ -191,6 +200,8 @@ def add_client(client_id: str, name: str, scopes: Iterable[str] = (), grant_type
                ) -> dict[str, Any]:
     if not name.strip():
         raise AdminError("client name must not be empty")
+    if public_key_pem:
+        public_key_pem = check_public_key(public_key_pem) + "\n"
     item = ClientItem(
         check_client_id(client_id),
         name=name,
@@ -226,6 +237,7 @@ def set_client_status(client_id: str, status: ClientStatus) -> dict[str, Any]:
 
 def add_key(client_id: str, key_version: str, public_key_pem: str) -> dict[str, Any]:
     version = check_key_version(key_version)
+    public_key_pem = check_public_key(public_key_pem) + "\n"
     item = _client(client_id)
     keys = _keys(item)
     if version in keys:

@@ -16,6 +16,7 @@ class TableNames:
     clients: str
     apps: str
     users: str
+    request_replays: str = "RequestReplaysTable"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Settings:
             clients=env.get("CLIENTS_TABLE", "ClientsTable"),
             apps=env.get("APPS_TABLE", "AppsTable"),
             users=env.get("USERS_TABLE", "UsersTable"),
+            request_replays=env.get("REQUEST_REPLAYS_TABLE", "RequestReplaysTable"),
         )
         return cls(
             tables=tables,

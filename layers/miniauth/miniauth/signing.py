@@ -18,8 +18,20 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 ALGORITHM = "RSA256"
+MIN_KEY_BITS = 2048  # NIST SP 800-131A: shorter RSA keys are no longer acceptable for signatures
 _PAIR = re.compile(r"^\s*([A-Za-z]+)\s*=\s*(\S*?)\s*$")
 _EPOCH_MILLIS = re.compile(r"^\d{12,14}$")
+MAX_CLIENT_ID = 128  # contract section 4: authClientId at most 128 characters
+_CLIENT_ID = re.compile(rf"^[!-~]{{1,{MAX_CLIENT_ID}}}$")  # printable ASCII, no space
+
+
+def well_formed_client_id(value: str | None) -> bool:
+    """A Client-Id (authClientId) is 1 to 128 printable ASCII characters without spaces."""
+    return bool(value) and _CLIENT_ID.fullmatch(value) is not None  # type: ignore[arg-type]
+
+
+class WeakKey(ValueError):
+    """An RSA key shorter than MIN_KEY_BITS: never registered, never trusted."""
 
 
 class MalformedSignature(ValueError):
@@ -84,11 +96,17 @@ def load_private_key(pem: str | bytes) -> rsa.RSAPrivateKey:
 
 
 def load_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
-    """SubjectPublicKeyInfo ("BEGIN PUBLIC KEY") or PKCS#1 ("BEGIN RSA PUBLIC KEY") PEM."""
+    """SubjectPublicKeyInfo ("BEGIN PUBLIC KEY") or PKCS#1 ("BEGIN RSA PUBLIC KEY") PEM, at least MIN_KEY_BITS."""
     key = serialization.load_pem_public_key(pem if isinstance(pem, bytes) else pem.encode())
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("not an RSA public key")
+    check_key_size(key)
     return key
+
+
+def check_key_size(key: rsa.RSAPublicKey | rsa.RSAPrivateKey) -> None:
+    if key.key_size < MIN_KEY_BITS:
+        raise WeakKey(f"the RSA key has {key.key_size} bits; at least {MIN_KEY_BITS} are required")
 
 
 def sign(private_key: rsa.RSAPrivateKey, content: bytes) -> str:
@@ -96,11 +114,19 @@ def sign(private_key: rsa.RSAPrivateKey, content: bytes) -> str:
     return quote(base64.b64encode(raw).decode("ascii"), safe="")
 
 
+def signature_bytes(signature: str) -> bytes:
+    """The raw signature a header value carries (URL-encoded Base64); ValueError if it is not readable."""
+    try:
+        return base64.b64decode(unquote(signature), validate=True)
+    except binascii.Error as error:
+        raise ValueError("the signature is not Base64") from error
+
+
 def verify(public_key: rsa.RSAPublicKey, content: bytes, signature: str) -> bool:
     try:
-        raw = base64.b64decode(unquote(signature), validate=True)
+        raw = signature_bytes(signature)
         public_key.verify(raw, content, padding.PKCS1v15(), hashes.SHA256())
-    except (_BadSignature, binascii.Error, ValueError):
+    except (_BadSignature, ValueError):
         return False
     return True
 

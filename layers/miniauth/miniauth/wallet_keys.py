@@ -18,7 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from miniauth.signing import load_private_key
+from miniauth.signing import check_key_size, load_private_key
 
 SECRET_ENV = "WALLET_KEY_SECRET"
 FILE_ENV = "WALLET_KEY_FILE"
@@ -58,14 +58,18 @@ def _document() -> dict[str, Any]:
 
 
 def current_wallet_key() -> WalletKey:
+    """The current signing key, loaded and checked; any failure (secret unreachable, throttled, bad document,
+    weak key, nothing configured) is WalletKeyUnavailable, whose message names the cause's type only."""
     try:
         document = _document()
         version = str(document["currentKeyVersion"])
-        return WalletKey(version, _parsed(document["privateKeys"][version]))
+        private_key = _parsed(document["privateKeys"][version])
+        check_key_size(private_key)
+        return WalletKey(version, private_key)
     except WalletKeyUnavailable:
         raise
-    except (KeyError, TypeError, ValueError) as error:
-        raise WalletKeyUnavailable(f"the wallet key document is unusable: {type(error).__name__}") from None
+    except Exception as error:  # noqa: BLE001 - Powertools, botocore and parsing errors alike: no key, no answer
+        raise WalletKeyUnavailable(f"the wallet key cannot be loaded: {type(error).__name__}") from None
 
 
 def key_document(private_keys: dict[str, str], current: str) -> str:

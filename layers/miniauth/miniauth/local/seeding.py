@@ -25,7 +25,7 @@ from typing import Any
 from miniauth import admin
 from miniauth.domain.models import ClientStatus
 from miniauth.local import demo
-from miniauth.signing import load_private_key, load_public_key
+from miniauth.signing import load_private_key
 from miniauth.wallet_keys import key_document
 
 WALLET = "wallet"
@@ -96,11 +96,7 @@ def seed_demo(folder: Path) -> Seeded:
 def _pem(value: str, base: Path) -> str:
     if not value.lstrip().startswith("-----BEGIN"):
         return admin.read_public_key(base / value)
-    try:
-        load_public_key(value)
-    except ValueError:
-        raise admin.AdminError("an inline public key is not an RSA public key PEM") from None
-    return value.strip() + "\n"
+    return admin.check_public_key(value, "an inline public key") + "\n"
 
 
 def load_data(path: Path) -> tuple[Seeded, Path | None]:

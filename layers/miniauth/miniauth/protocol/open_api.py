@@ -13,7 +13,7 @@ from miniauth.protocol.api import resolver, screened
 from miniauth.protocol.envelope import proxy_answer, version_of
 from miniauth.protocol.security import identify_client, sign_response
 from miniauth.results import UNKNOWN_EXCEPTION, InvalidAuthClient
-from miniauth.wallet_keys import WalletKeyUnavailable
+from miniauth.wallet_keys import WalletKeyUnavailable, current_wallet_key
 
 
 def open_api_resolver() -> APIGatewayRestResolver:
@@ -36,14 +36,18 @@ def calling_client(app: APIGatewayRestResolver, body_client_id: str | None = Non
 
 
 def open_api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda entry point of an Open API function: resolve, then sign whatever is answered."""
+    """The Lambda entry point of an Open API function: load the signing key, resolve, sign with that key.
+
+    Without a usable wallet key nothing is done: no answer could be signed, so the request is refused
+    (unsigned) before any table is touched, and a redemption is never committed without its answer.
+    """
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        response = screened(app, event, context)
         try:
-            return sign_response(event, response)
-        except WalletKeyUnavailable:
-            logger.exception("wallet signing key unavailable")
+            key = current_wallet_key()
+        except WalletKeyUnavailable as unavailable:
+            logger.error("wallet signing key unavailable", extra={"reason": str(unavailable)})
             return proxy_answer(UNKNOWN_EXCEPTION, version_of(event.get("resource")))
+        return sign_response(event, screened(app, event, context), key)
 
     return instrument(handler)

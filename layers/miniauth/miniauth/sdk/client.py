@@ -11,6 +11,7 @@ Only the standard library and `cryptography` are needed; the wallet's server mod
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ PATHS = {
         REVOKE: "/v1/authorizations/cancelToken",
     },
 }
+
+IDEMPOTENT = frozenset({INQUIRY_USER_INFO, REVOKE})  # repeating them changes nothing the first did not
 
 PrivateKeyInput = str | bytes | rsa.RSAPrivateKey
 PublicKeyInput = str | bytes | rsa.RSAPublicKey
@@ -76,14 +79,46 @@ def _public_key(value: PublicKeyInput) -> rsa.RSAPublicKey:
     return value if isinstance(value, rsa.RSAPublicKey) else signing.load_public_key(value)
 
 
+class _RequestTimes:
+    """Request-Times for signing: never the same millisecond twice in this process.
+
+    The wallet refuses a (Client-Id, signature) it has already received, and two identical requests signed
+    in the same millisecond carry the same signature. So each moment handed out is later than the last one
+    (by 1 ms when the clock has not moved); a clock more than a minute behind the last moment (another
+    clock, or a step back) is taken as it is.
+    """
+
+    def __init__(self) -> None:
+        self._last: datetime | None = None
+        self._lock = threading.Lock()
+
+    def fresh(self, now: datetime) -> datetime:
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        with self._lock:
+            last = self._last
+            if last is not None and now <= last < now + timedelta(seconds=60):
+                now = last + timedelta(milliseconds=1)
+            self._last = now
+            return now
+
+
+fresh_request_time = _RequestTimes().fresh  # shared by every client of the process
+
+
 class MerchantClient:
     """A merchant's signed connection to the wallet's Open APIs.
 
     `wallet_public_keys` is one key (trusted for every keyVersion) or a mapping keyVersion -> key,
     which lets a merchant accept the wallet's old and new key while it rotates. `api_version="v1"`
-    uses the v1 paths and field names. Requests whose answer is unknown (status "U", throttling, a
-    network failure) are retried `retries` times with a fresh Request-Time and signature; the
-    wallet's retry window makes that safe for all four operations.
+    uses the v1 paths and field names.
+
+    Retries (`retries` times, `backoff` seconds doubling, each with a fresh Request-Time and signature):
+    inquiryUserInfo and revoke are idempotent and are retried on any unknown outcome (status "U", no
+    answer, 429/5xx from the gateway). applyToken (code or refresh) is not idempotent: a redemption that
+    committed but whose answer was lost, presented again outside the wallet's retry window, revokes the
+    grant. So it is retried only when the wallet provably did not act (the connection was refused, or
+    the gateway answered 429), unless `retry_window` declares the wallet's RetryGraceSeconds: then every
+    unknown outcome is retried, and the whole retry schedule must fit inside the window (checked here).
     """
 
     def __init__(
@@ -98,6 +133,7 @@ class MerchantClient:
         timeout: float = 10.0,
         retries: int = 1,
         backoff: float = 0.2,
+        retry_window: float | None = None,
         response_time_skew: float = 300.0,
         transport: Transport | None = None,
         clock: Clock | None = None,
@@ -107,6 +143,14 @@ class MerchantClient:
             raise ValueError(f"api_version must be one of {sorted(PATHS)}, not {api_version!r}")
         if retries < 0:
             raise ValueError("retries must not be negative")
+        if retry_window:
+            schedule = timeout * (retries + 1) + backoff * (2**retries - 1)
+            if schedule > retry_window:
+                raise ValueError(
+                    f"timeout x (retries + 1) + backoffs = {schedule:g} s does not fit in retry_window "
+                    f"{retry_window:g} s: a late applyToken retry would replay the code and revoke the grant"
+                )
+        self.retry_window = retry_window or None
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
         self.key_version = str(key_version)
@@ -189,7 +233,7 @@ class MerchantClient:
 
     def signed_request(self, path: str, body: bytes) -> dict[str, str]:
         """The headers of one request: Client-Id, Request-Time and the RSA256 Signature over path and body."""
-        moment = iso8601(self._clock.now())
+        moment = iso8601(fresh_request_time(self._clock.now()))
         content = signing.signed_content(path, self.client_id, moment, body)
         return {
             "Content-Type": CONTENT_TYPE,
@@ -207,10 +251,18 @@ class MerchantClient:
                 raw = self._transport(self.base_url + path, body, self.signed_request(path, body))
                 return self.verify_response(path, raw)
             except (OpenApiError, TransportError) as failure:
-                if not failure.retryable or attempt >= self.retries:
+                if not self._may_retry(operation, failure) or attempt >= self.retries:
                     raise
             self._sleep(self.backoff * 2**attempt)
             attempt += 1
+
+    def _may_retry(self, operation: str, failure: OpenApiError | TransportError) -> bool:
+        if not failure.retryable:
+            return False
+        if operation in IDEMPOTENT or self.retry_window:
+            return True
+        # applyToken without a declared window: only when the wallet provably did nothing.
+        return isinstance(failure, TransportError) and failure.unprocessed
 
     # -- answer checking ------------------------------------------------------------------------------
 

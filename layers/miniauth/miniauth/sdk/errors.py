@@ -38,13 +38,22 @@ class ResponseVerificationError(MiniauthClientError):
 
 
 class TransportError(MiniauthClientError):
-    """No answer from the wallet's functions: network failure, timeout, or an unsigned gateway reply."""
+    """No answer from the wallet's functions: network failure, timeout, or an unsigned gateway reply.
 
-    def __init__(self, message: str, http_status: int | None = None) -> None:
+    `unsent` is set when the request provably never left (connection refused, unknown host).
+    """
+
+    def __init__(self, message: str, http_status: int | None = None, *, unsent: bool = False) -> None:
         super().__init__(message)
         self.http_status = http_status
+        self.unsent = unsent
 
     @property
     def retryable(self) -> bool:
         # No answer at all, throttling, or a gateway fault; a 4xx from the gateway is final.
         return self.http_status is None or self.http_status == 429 or self.http_status >= 500
+
+    @property
+    def unprocessed(self) -> bool:
+        """The wallet provably did not act on the request: it was never sent, or the gateway throttled it (429)."""
+        return self.unsent or self.http_status == 429

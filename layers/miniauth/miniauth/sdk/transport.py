@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -49,4 +50,6 @@ class UrllibTransport:
                 return RawResponse(answered.code, answered.read(), dict(answered.headers.items()))
         except (urllib.error.URLError, TimeoutError, ConnectionError) as failed:
             reason = getattr(failed, "reason", failed)
-            raise TransportError(f"POST {url} failed: {reason}") from None
+            # Refused or unresolvable: no byte of the request reached the wallet. Anything else may have.
+            unsent = isinstance(reason, ConnectionRefusedError | socket.gaierror)
+            raise TransportError(f"POST {url} failed: {reason}", unsent=unsent) from None

@@ -5,19 +5,21 @@ Request budget per Open API operation (see README, "Table design"):
                 that the (user, app) consent epoch is still the one the code or token was issued under)
   inquiry     = 1 consistent GetItem (access token) + 1 TransactGetItems (grant + user + consent epoch)
   revoke      = 1 consistent GetItem (access token) + 1 conditional UpdateItem (grant)
+plus, for each of them, 1 conditional PutItem recording the signed request (replay protection).
 Clients and apps come from a per-container cache.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactGet, TransactWrite
 
@@ -44,12 +46,14 @@ from miniauth.storage.items import (
     ClientItem,
     ConsentItem,
     GrantItem,
+    RequestReplayItem,
     TokenItem,
     UserItem,
     bind,
 )
 
 ALL_OLD = "ALL_OLD"
+REGISTRY_CACHE_ENTRIES = 2048  # per cache (clients, apps): a few hundred KiB at most
 CONDITION_FAILED = "ConditionalCheckFailed"
 CONDITION_FAILED_EXCEPTION = "ConditionalCheckFailedException"
 _RETRYABLE = {
@@ -242,21 +246,33 @@ def _pair_actions(pair: TokenPair) -> list[Any]:
 
 
 class _Cache:
-    """A small per-container cache with a time limit, for registry reads."""
+    """A per-container LRU cache with a time limit, for registry reads.
 
-    def __init__(self, seconds: int) -> None:
+    Bounded, because the keys come from callers: unknown Client-Ids are cached too (as None), and a
+    stream of junk ids must evict old entries, not grow the container's memory.
+    """
+
+    def __init__(self, seconds: int, max_entries: int = REGISTRY_CACHE_ENTRIES) -> None:
         self._seconds = seconds
-        self._entries: dict[str, tuple[float, Any]] = {}
+        self._max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
 
     def get(self, key: str, load: Callable[[], Any]) -> Any:
         hit = self._entries.get(key)
         now = time.monotonic()
         if hit is not None and now - hit[0] < self._seconds:
+            self._entries.move_to_end(key)
             return hit[1]
         value = load()
         if self._seconds > 0:
             self._entries[key] = (now, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
         return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -304,6 +320,24 @@ class DynamoDBStore:
     def user(self, user_id: str) -> User | None:
         item = self._get(UserItem, user_id)
         return user_from_item(item) if item else None
+
+    # -- request replays -----------------------------------------------------------------------------------
+
+    @translated
+    def first_receipt(self, request_hash: str, now: datetime, expires_at: datetime) -> bool:
+        """Record a signed request as received: one conditional PutItem. False if it was already received.
+
+        A marker whose expiry has passed counts as absent (TTL deletes late), so its request may be recorded again.
+        """
+        try:
+            RequestReplayItem(request_hash, expires_at=expires_at).save(
+                condition=RequestReplayItem.request_hash.does_not_exist() | (RequestReplayItem.expires_at <= now)
+            )
+        except PutError as error:
+            if error.cause_response_code == CONDITION_FAILED_EXCEPTION:
+                return False
+            raise
+        return True
 
     # -- consents ------------------------------------------------------------------------------------
 

@@ -142,6 +142,16 @@ class UserItem(Model):
     addresses = ListAttribute(null=True)
 
 
+class RequestReplayItem(Model):
+    """One signed Open API request already received: only a digest of (Client-Id, signature), until it expires."""
+
+    class Meta:
+        table_name = "RequestReplaysTable"
+
+    request_hash = UnicodeAttribute(hash_key=True, attr_name="requestHash")
+    expires_at = TTLAttribute(attr_name="expiresAt")
+
+
 ITEMS: dict[str, type[Model]] = {
     "auth_codes": AuthCodeItem,
     "tokens": TokenItem,
@@ -150,6 +160,7 @@ ITEMS: dict[str, type[Model]] = {
     "clients": ClientItem,
     "apps": AppItem,
     "users": UserItem,
+    "request_replays": RequestReplayItem,
 }
 
 
