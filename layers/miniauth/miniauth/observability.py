@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "miniauth"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "miniauth"))
@@ -23,7 +24,13 @@ def count(name: str) -> None:
 
 
 def count_refusal(result_code: str) -> None:
-    """One EMF blob per refusal, so the resultCode dimension does not leak onto other metrics."""
+    """One EMF blob per refusal, so the resultCode dimension does not leak onto other metrics.
+
+    Powertools' single_metric prints even when POWERTOOLS_METRICS_DISABLED is set (as `miniauth serve`
+    sets it), so that switch is honoured here.
+    """
+    if is_metrics_disabled():
+        return
     with single_metric(
         name=REFUSALS,
         unit=MetricUnit.Count,
