@@ -21,6 +21,7 @@ from miniauth.local.server import BadChunking, LocalApi, TooLarge, read_chunked
 
 from support import ROOT, TEMPLATE
 
+CALLS = 25  # medians of this many calls: one slow call on a busy machine does not move them
 ENVELOPE = '{"result":{"resultCode":"SUCCESS","resultStatus":"S","resultMessage":"Success."}}'
 
 
@@ -71,17 +72,17 @@ def test_a_keep_alive_call_costs_no_more_than_a_call_on_a_new_connection(local: 
     """Without TCP_NODELAY the body, written after the headers, waits for the client's delayed ACK (~40 ms)."""
     api, _ = local
     fresh = []
-    for _ in range(15):
+    for _ in range(CALLS):
         connection = _connection(api)
         fresh.append(_timed_post(connection))
         connection.close()
     kept = _connection(api)
     _timed_post(kept)  # the connection is open from here on
-    alive = [_timed_post(kept) for _ in range(15)]
+    alive = [_timed_post(kept) for _ in range(CALLS)]
     kept.close()
     new_median, alive_median = statistics.median(fresh), statistics.median(alive)
     figures.append(f"local API latency: keep-alive median {alive_median * 1000:.1f} ms, new connection median "
-                   f"{new_median * 1000:.1f} ms (15 calls each)")
+                   f"{new_median * 1000:.1f} ms ({CALLS} calls each)")
     assert alive_median <= 2 * new_median, (alive_median, new_median)
 
 
