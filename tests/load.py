@@ -1,6 +1,6 @@
 """Load over HTTP: complete authorization flows from concurrent merchant threads, then an audit of the tables.
 
-    python tests/load.py [--flows 2000] [--clients 16] [--workers 4]
+    python tests/load.py [--flows 2000] [--clients 16] [--workers 4] [--engine dynamodb-local|moto]
     python tests/load.py --url http://127.0.0.1:3000 --state-dir .local   # against a running `miniauth serve`
 
 A flow is what a merchant does with one user's authorization: getAuthCode (the wallet) -> applyToken ->
@@ -98,20 +98,38 @@ class Flows:
         return Held(CLIENT_ID, APP_ID, user_id, code, first, second)
 
 
+def _descendants(pid: int) -> list[int]:
+    found = [pid]
+    for tasks in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [grandchild for child in tasks.read_text().split() for grandchild in _descendants(int(child))]
+        except OSError:
+            continue
+    return found
+
+
 def server_memory_mb(pid: int) -> int | None:
-    """Resident memory of a local process from Linux's /proc, or None where it cannot be read."""
-    try:
-        found = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
-    except OSError:
-        return None
-    return int(found.group(1)) // 1024 if found else None
+    """Resident memory of a local process and its children (workers, DynamoDB Local) from Linux's /proc.
+
+    None where it cannot be read.
+    """
+    total, seen = 0, False
+    for member in _descendants(pid):
+        try:
+            found = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{member}/status").read_text(), re.MULTILINE)
+        except OSError:
+            continue
+        if found:
+            total, seen = total + int(found.group(1)), True
+    return total // 1024 if seen else None
 
 
 class MemoryWatch:
     """Samples the server's memory while flows run; past `limit_mb` it stops the run before it takes the machine.
 
-    The embedded DynamoDB lives in the server's main process, and moto keeps a copy of every table each
-    TransactWriteItems touches, so that process grows with every flow: thousands of flows need tens of GB.
+    Counted with its workers and its database. The moto engine lives in the server's main process and
+    keeps a copy of every table each TransactWriteItems touches, so it grows with every flow: thousands
+    of flows need tens of GB. DynamoDB Local holds only the items.
     """
 
     def __init__(self, pid: int, limit_mb: int, flows: Flows) -> None:
@@ -209,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--flows", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=16, help="concurrent merchant threads")
     parser.add_argument("--workers", type=int, default=4, help="worker processes of the server started")
+    parser.add_argument("--engine", choices=["dynamodb-local", "moto"],
+                        help="database of the server started (default: miniauth serve's, DynamoDB Local)")
     parser.add_argument("--url", help="a running `miniauth serve` (default: start one)")
     parser.add_argument("--state-dir", default=".local", help="with --url: that server's --state-dir")
     parser.add_argument("--max-server-mb", type=int, default=4096,
@@ -221,9 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from served import ServedApi  # only needed, with its test keys, when starting a server
 
             state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            served = stack.enter_context(ServedApi(state_dir, "--workers", str(args.workers)))
+            engine = ["--engine", args.engine] if args.engine else []
+            served = stack.enter_context(ServedApi(state_dir, "--workers", str(args.workers), *engine))
             url, state, pid = served.url, served.state, served.process.pid
-            print(f"load: started miniauth serve with {args.workers} workers in {served.started_in:.1f} s")
+            print(f"load: started miniauth serve with {args.workers} workers on {state.get('dynamodbEngine')} "
+                  f"in {served.started_in:.1f} s")
         print(f"load: {args.flows} flows from {args.clients} clients against {url} ...", flush=True)
         report = run_load(url, state, args.flows, args.clients, pid, args.max_server_mb)
     print("\n".join(report.lines()))

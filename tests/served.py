@@ -1,4 +1,4 @@
-"""`miniauth serve` in a subprocess, as a merchant would run it, for tests over real HTTP."""
+"""`miniauth serve` in a subprocess, as a merchant would run it (its default engine: DynamoDB Local), for HTTP tests."""
 
 from __future__ import annotations
 

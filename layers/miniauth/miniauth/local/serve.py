@@ -1,17 +1,21 @@
-"""`miniauth serve`: the template's API on 127.0.0.1, on an embedded (or external) DynamoDB, with data."""
+"""`miniauth serve`: the template's API on 127.0.0.1, on DynamoDB Local (or moto, or another endpoint), with data."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shlex
-from collections.abc import Iterator, Sequence
+import socket
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from miniauth import admin
+from miniauth.local import dynamodb_local
 from miniauth.local.database import LOCAL_CREDENTIALS, LOCAL_REGION, EmbeddedDynamoDB, ensure_tables
 from miniauth.local.seeding import Seeded, load_data, seed_demo, wallet_key
 from miniauth.local.template import FunctionSpec, Template
@@ -19,6 +23,8 @@ from miniauth.local.template import FunctionSpec, Template
 STATE_FILE = "server.json"
 SAM_ENV_FILE = "sam-env.json"
 SECRET_ONLY_IN_THE_CLOUD = "WALLET_KEY_SECRET"
+DYNAMODB_LOCAL, MOTO, EXTERNAL = "dynamodb-local", "moto", "external"
+ENGINES = (DYNAMODB_LOCAL, MOTO)
 
 
 @dataclass
@@ -33,17 +39,22 @@ class ServeOptions:
     data: Path | None = None
     state_dir: Path = Path(".local")
     workers: int = 4
+    engine: str | None = None  # DYNAMODB_LOCAL or MOTO; None: DynamoDB Local where Java and npm allow, else moto
+    dynamodb_local_dir: Path = dynamodb_local.DEFAULT_DIR
+    playground: bool = True
 
 
 @dataclass
 class Running:
     url: str
     dynamodb_endpoint: str
-    embedded: bool
+    engine: str
     seeded: Seeded
     routes: list[str]
     state_file: Path
     parameters: dict[str, str]
+    dynamodb_pid: int | None = None
+    playground_url: str | None = None
 
 
 def parse_overrides(values: Sequence[str]) -> dict[str, str]:
@@ -62,14 +73,14 @@ def parse_overrides(values: Sequence[str]) -> dict[str, str]:
     return overrides
 
 
-def local_environment(endpoint: str, embedded: bool, wallet_document: Path) -> dict[str, str]:
+def local_environment(endpoint: str, engine: str, wallet_document: Path) -> dict[str, str]:
     env = {
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or LOCAL_REGION,
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
         "WALLET_KEY_FILE": str(wallet_document.resolve()),
         "POWERTOOLS_METRICS_DISABLED": "true",  # EMF goes nowhere locally; logs stay on
     }
-    if embedded or not os.environ.get("AWS_ACCESS_KEY_ID"):
+    if engine != EXTERNAL or not os.environ.get("AWS_ACCESS_KEY_ID"):
         env.update(LOCAL_CREDENTIALS)
     return env
 
@@ -88,8 +99,53 @@ def _registry_tables(template: Template) -> admin.RegistryTables:
     return admin.RegistryTables(**{name: template.table_name(logical) for name, logical in admin.LOCAL_NAMES.items()})
 
 
+def _notice(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail in one line, before anything starts, when the API's port is taken."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the HTTP server binds it
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise port_error(host, port, error) from None
+
+
+def port_error(host: str, port: int, error: OSError) -> admin.AdminError:
+    if error.errno == errno.EADDRINUSE:
+        return admin.AdminError(f"port {port} on {host} is already in use (another `miniauth serve`?): stop it, or "
+                                f'pick another port: make run RUN_ARGS="--port {port + 1}" (--port 0 picks a free one)')
+    return admin.AdminError(f"cannot listen on {host}:{port}: {error.strerror or error}")
+
+
+def start_database(options: ServeOptions, stack: contextlib.ExitStack, notice: Callable[[str], None],
+                   ) -> tuple[str, str, int | None]:
+    """(endpoint, engine, pid of its process) of the database the functions will use, started if local."""
+    if options.dynamodb_endpoint:
+        return str(options.dynamodb_endpoint), EXTERNAL, None
+    if options.engine in (None, DYNAMODB_LOCAL):
+        engine = dynamodb_local.DynamoDBLocal(options.dynamodb_local_dir, options.dynamodb_port, notice)
+        try:
+            engine.start()
+        except dynamodb_local.Unavailable as why:
+            engine.stop()
+            if options.engine == DYNAMODB_LOCAL:
+                raise admin.AdminError(str(why)) from None
+            notice(f"miniauth: notice: {why}; using the embedded moto database instead (--engine moto)")
+        else:
+            stack.callback(engine.stop)
+            return engine.endpoint_url, DYNAMODB_LOCAL, engine.pid
+    database = EmbeddedDynamoDB(options.dynamodb_host, options.dynamodb_port).start()
+    stack.callback(database.stop)
+    return database.endpoint_url, MOTO, None
+
+
 @contextlib.contextmanager
-def running(options: ServeOptions) -> Iterator[Running]:
+def running(options: ServeOptions, notice: Callable[[str], None] = _notice) -> Iterator[Running]:
     """Start database, data, functions and HTTP; stop them all on exit."""
     from miniauth.local.invoker import InProcessInvoker, ProcessInvoker
     from miniauth.local.server import LocalApi
@@ -103,15 +159,11 @@ def running(options: ServeOptions) -> Iterator[Running]:
     keys = options.state_dir / "keys"
     keys.mkdir(parents=True, exist_ok=True)
 
+    check_port_free(options.host, options.port)
+
     with contextlib.ExitStack() as stack:
-        embedded = options.dynamodb_endpoint is None
-        if embedded:
-            database = EmbeddedDynamoDB(options.dynamodb_host, options.dynamodb_port).start()
-            stack.callback(database.stop)
-            endpoint = database.endpoint_url
-        else:
-            endpoint = str(options.dynamodb_endpoint)
-        environment = local_environment(endpoint, embedded, keys / "wallet_keys.json")
+        endpoint, engine, database_pid = start_database(options, stack, notice)
+        environment = local_environment(endpoint, engine, keys / "wallet_keys.json")
         os.environ.update(environment)
         ensure_tables(endpoint, template, environment["AWS_DEFAULT_REGION"])
 
@@ -130,11 +182,21 @@ def running(options: ServeOptions) -> Iterator[Running]:
             invoker.warm()
         else:
             invoker = InProcessInvoker(specs)
-        api = LocalApi(list(specs.values()), invoker, options.host, options.port).start()
+        pages = None
+        if options.playground:
+            from miniauth.local.playground import Playground
+
+            pages = Playground(options.template.parent / "openapi.yaml", _registry_tables(template), endpoint,
+                               environment["AWS_DEFAULT_REGION"])
+        try:
+            api = LocalApi(list(specs.values()), invoker, options.host, options.port, pages=pages).start()
+        except OSError as error:
+            raise port_error(options.host, options.port, error) from None
         stack.callback(api.stop)
 
-        state = Running(api.url, endpoint, embedded, seeded, api.table.describe(),
-                        options.state_dir / STATE_FILE, dict(template.parameters))
+        state = Running(api.url, endpoint, engine, seeded, api.table.describe(),
+                        options.state_dir / STATE_FILE, dict(template.parameters), database_pid,
+                        api.url + pages.PREFIX if pages else None)
         _write_state(state)
         _write_sam_env(options.state_dir / SAM_ENV_FILE, endpoint, wallet_document)
         stack.callback(state.state_file.unlink, missing_ok=True)
@@ -146,6 +208,9 @@ def _write_state(state: Running) -> None:
     document = {
         "url": state.url,
         "dynamodbEndpoint": state.dynamodb_endpoint,
+        "dynamodbEngine": state.engine,
+        "dynamodbPid": state.dynamodb_pid,
+        "region": os.environ.get("AWS_DEFAULT_REGION"),
         "merchantKeys": state.seeded.merchant_keys,
         "walletPublicKey": state.seeded.wallet_public_key,
         "parameters": state.parameters,
@@ -179,7 +244,8 @@ def read_state(state_dir: Path) -> dict[str, Any] | None:
 
 def banner(state: Running) -> str:
     lines = [f"miniauth local API: {state.url}  (Ctrl-C stops it)"]
-    kind = "embedded moto, one request at a time" if state.embedded else "external endpoint"
+    kind = {DYNAMODB_LOCAL: f"DynamoDB Local {dynamodb_local.VERSION}, in memory",
+            MOTO: "embedded moto, one request at a time"}.get(state.engine, "external endpoint")
     lines.append(f"DynamoDB: {state.dynamodb_endpoint} ({kind}); tables from the template")
     lines.append("routes:")
     lines += [f"  {route}" for route in state.routes]
@@ -193,5 +259,8 @@ def banner(state: Running) -> str:
     lines.append(f"wallet public key (verify answers with it): {seeded.wallet_public_key}")
     lines.append(f"state for `miniauth demo` and `miniauth events`: {state.state_file}")
     lines.append(f"env vars for `sam local ... --env-vars`: {state.state_file.parent / SAM_ENV_FILE}")
-    lines.append("try: miniauth demo")
+    if state.playground_url:
+        lines.append(f"playground (wallet simulator, API reference): {state.playground_url}")
+    lines.append("access log: one line per request (method, path, status, resultCode, ms)")
+    lines.append("try: miniauth code --scope auth_user   (an authCode for your backend), or: miniauth demo")
     return "\n".join(lines)

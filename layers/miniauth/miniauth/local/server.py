@@ -3,7 +3,9 @@
 Each request becomes a REST (v1) proxy event of the shape `sam local start-api` builds and goes to
 the route's function; the function's proxy response becomes the HTTP answer. What API Gateway
 itself answers is imitated too: an unknown route or method is 403 Missing Authentication Token, a
-failing function 502, a function past its timeout 504.
+failing function 502, a function past its timeout 504. A chunked request body reaches the function
+whole, as API Gateway passes it on. Each request leaves one access-log line (method, path, status,
+resultCode, milliseconds): never a body, a query string, a header, a code or a token.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import IO, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from miniauth.local.events import proxy_event
@@ -22,9 +26,64 @@ from miniauth.local.invoker import FunctionTimedOut, Invoker
 from miniauth.local.template import FunctionSpec
 
 log = logging.getLogger("miniauth.local")
+access_log = logging.getLogger("miniauth.local.access")
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 MISSING_TOKEN = {"message": "Missing Authentication Token"}
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+class Pages(Protocol):
+    """What `miniauth serve` adds beside the template's routes (the playground); never part of the deployed API."""
+
+    PREFIX: str
+
+    def answer(self, method: str, path: str) -> Answer | None: ...
+
+
+class BadChunking(Exception):
+    """A chunked body that does not follow HTTP/1.1's framing."""
+
+
+class TooLarge(Exception):
+    """A body over MAX_BODY."""
+
+
+def read_chunked(stream: IO[bytes], limit: int = MAX_BODY) -> bytes:
+    """A `Transfer-Encoding: chunked` body, decoded (RFC 9112 7.1); trailers are read and dropped."""
+    body = bytearray()
+    while True:
+        line = stream.readline(1026)
+        if not line.endswith(b"\n"):
+            raise BadChunking("chunk size line")
+        size_text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise BadChunking("chunk size") from None
+        if size < 0 or not size_text.isalnum():
+            raise BadChunking("chunk size")
+        if size == 0:
+            while stream.readline(8194) not in (b"\r\n", b"\n", b""):
+                pass  # trailer fields: not passed on
+            return bytes(body)
+        if len(body) + size > limit:
+            raise TooLarge
+        chunk = stream.read(size)
+        if len(chunk) != size or stream.readline(3) not in (b"\r\n", b"\n"):
+            raise BadChunking("chunk data")
+        body += chunk
+
+
+def result_code(body: bytes) -> str:
+    """The envelope's resultCode, for the access log; '-' for anything else."""
+    if not body.startswith(b"{"):
+        return "-"
+    try:
+        code = json.loads(body)["result"]["resultCode"]
+    except (ValueError, KeyError, TypeError):
+        return "-"
+    return code if isinstance(code, str) and code.isidentifier() and len(code) <= 64 else "-"
 
 
 class _Listener(ThreadingHTTPServer):
@@ -79,10 +138,11 @@ class LocalApi:
     """HTTP in front of an Invoker. `on_event` sees every event built (tests compare shapes with events/)."""
 
     def __init__(self, specs: list[FunctionSpec], invoker: Invoker, host: str = "127.0.0.1", port: int = 3000,
-                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_event: Callable[[dict[str, Any]], None] | None = None, pages: Pages | None = None) -> None:
         self.table = RouteTable(specs)
         self.invoker = invoker
         self.on_event = on_event
+        self.pages = pages
         self.httpd = _Listener((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
 
@@ -106,8 +166,13 @@ class LocalApi:
             self._thread.join(timeout=5)
 
     def answer(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
-               client_ip: str) -> tuple[int, list[tuple[str, str]], bytes]:
-        found = self.table.find(method, urlsplit(target).path)
+               client_ip: str) -> Answer:
+        path = urlsplit(target).path
+        if self.pages and (path == "/" or path.startswith(self.pages.PREFIX.rstrip("/"))):
+            page = self.pages.answer(method, path)
+            if page is not None:
+                return page
+        found = self.table.find(method, path)
         if found is None:
             return _gateway(403, MISSING_TOKEN)
         logical_id, iam = found
@@ -131,20 +196,46 @@ class LocalApi:
             protocol_version = "HTTP/1.1"
             server_version = "miniauth-local"
 
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in two writes: with Nagle's algorithm the second waits for the
+                # client's delayed ACK, about 40 ms on every keep-alive call.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def _serve(self) -> None:
+                begun = time.perf_counter()
+                (status, headers, body), close = self._answer()
+                self._send(status, headers, body, close=close)
+                access_log.info("%s %s %d %s %.0f ms", self.command, urlsplit(self.path).path[:200], status,
+                                result_code(body), (time.perf_counter() - begun) * 1000)
+
+            def _read_body(self) -> bytes:
+                coding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
+                if coding:
+                    if coding.rsplit(",", 1)[-1].strip() != "chunked":
+                        raise BadChunking(coding)
+                    return read_chunked(self.rfile)
                 try:
                     length = int(self.headers.get("Content-Length") or 0)
                 except ValueError:
-                    length = -1
+                    raise BadChunking("Content-Length") from None
                 if length < 0:
-                    self._send(*_gateway(400, {"message": "Bad Request"}), close=True)
-                    return
+                    raise BadChunking("Content-Length")
                 if length > MAX_BODY:
-                    self._send(*_gateway(413, {"message": "Request Too Long"}), close=True)
-                    return
-                body = self.rfile.read(length) if length else b""
-                self._send(*api.answer(self.command, self.path, list(self.headers.items()), body,
-                                       self.client_address[0]))
+                    raise TooLarge
+                return self.rfile.read(length) if length else b""
+
+            def _answer(self) -> tuple[Answer, bool]:
+                """The answer, and whether the connection must close (its framing can no longer be trusted)."""
+                try:
+                    body = self._read_body()
+                except BadChunking:
+                    return _gateway(400, {"message": "Bad Request"}), True
+                except TooLarge:
+                    return _gateway(413, {"message": "Request Too Long"}), True
+                headers = [(name, value) for name, value in self.headers.items()
+                           if name.lower() != "transfer-encoding"]
+                return api.answer(self.command, self.path, headers, body, self.client_address[0]), False
 
             def __getattr__(self, name: str) -> Any:
                 """Every method (TRACE, CONNECT, made-up ones) reaches the route table, as at API Gateway."""
@@ -165,6 +256,9 @@ class LocalApi:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                """The access log is written by _serve, without the request line's query string."""
+
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 log.info("%s %s", self.address_string(), format % args)
 
@@ -180,12 +274,12 @@ _ERROR_TYPES = {
 }
 
 
-def _gateway(status: int, body: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+def _gateway(status: int, body: dict[str, str]) -> Answer:
     headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", _ERROR_TYPES[status])]
     return status, headers, json.dumps(body).encode()
 
 
-def _http_answer(response: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+def _http_answer(response: dict[str, Any]) -> Answer:
     headers: dict[str, list[str]] = {}
     for name, value in (response.get("headers") or {}).items():
         headers[name] = [str(value)]

@@ -2,7 +2,8 @@
 
 Wallet API calls are plain JSON (locally there is no IAM); Open API calls go through the merchant
 SDK, so every request is signed and every answer's signature is verified. Any deviation from the
-contract stops the walk with a non-zero exit.
+contract stops the walk with a non-zero exit. What a client may not have (a scope off its allow-list,
+a grant type it lacks) is the contract's answer too, and the walk says so instead of stopping.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from miniauth.admin import AdminError
+from miniauth.scopes import fields_for
 from miniauth.sdk import MerchantClient, OpenApiError, UrllibTransport
 from miniauth.sdk.transport import Transport
 
@@ -21,6 +23,8 @@ DEMO_CLIENT = "2022000000000001"
 DEMO_APP = "2021000000000001"
 DEMO_USER = "2088000000000001"
 CONSENT_SCOPES = ["auth_user", "USER_LOGIN_ID"]
+# authErrorScopes codes that say what the client or the request may not have, not that the server failed.
+NOT_FOR_THIS_CLIENT = ("SCOPE_NOT_ALLOWED", "INVALID_SCOPE")
 
 
 class Deviation(AdminError):
@@ -34,6 +38,7 @@ class Walk:
     app_id: str = DEMO_APP
     user_id: str = DEMO_USER
     retry_grace: float = 30.0
+    scopes: list[str] = field(default_factory=lambda: list(CONSENT_SCOPES))
     out: TextIO | None = None
     sleep: Callable[[float], None] = time.sleep
     wallet_transport: Transport | None = None  # e.g. one that signs with SigV4 for a deployed stack
@@ -91,20 +96,32 @@ def steps(walk: Walk) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
         return f"authCode {_short(answer['authCode'])} with no consent sheet"
 
     def consent_required(state: dict[str, Any]) -> str:
-        answer = expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app,
-                                                              "scopes": CONSENT_SCOPES}), "USER_CONSENT_REQUIRED")
-        if "authCode" in answer or sorted(answer.get("consentRequiredScopes", [])) != sorted(CONSENT_SCOPES):
+        answer = walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app, "scopes": walk.scopes})
+        code = answer["result"]["resultCode"]
+        if code == "SUCCESS":  # nothing the client may have needs consent: a code at once
+            _granted(state, answer, walk.scopes)
+            return (f"no consent sheet needed: authCode {_short(state['code'])} for "
+                    f"{', '.join(state['granted'])}{_not_granted(answer)}")
+        expect(answer, "USER_CONSENT_REQUIRED")
+        required = answer.get("consentRequiredScopes", [])
+        if "authCode" in answer or not required or not set(required) <= set(walk.scopes):
             raise Deviation(f"consent answer was {answer}")
+        state["required"] = required
         shown = answer.get("appInfo", {}).get("appName", app)
-        return f"the wallet must show the consent sheet for {shown!r}: {', '.join(answer['consentRequiredScopes'])}"
+        left = sorted(set(walk.scopes) - set(required) - {"auth_base", "USER_ID"})
+        note = f" (not offered: {', '.join(left)}, see the next step)" if left else ""
+        return f"the wallet must show the consent sheet for {shown!r}: {', '.join(required)}{note}"
 
     def consent(state: dict[str, Any]) -> str:
-        answer = expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app, "scopes": CONSENT_SCOPES,
-                                                              "consentedScopes": CONSENT_SCOPES}), "SUCCESS")
-        if sorted(answer.get("authSuccessScopes", [])) != sorted(CONSENT_SCOPES):
-            raise Deviation(f"granted {answer.get('authSuccessScopes')}")
-        state["code"] = answer["authCode"]
-        return f"user allowed; authCode {_short(state['code'])} for {', '.join(answer['authSuccessScopes'])}"
+        if "code" in state:
+            return "no consent was asked for"
+        answer = expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app, "scopes": walk.scopes,
+                                                              "consentedScopes": state["required"]}), "SUCCESS")
+        _granted(state, answer, walk.scopes)
+        if not set(state["required"]) <= set(state["granted"]):
+            raise Deviation(f"consented to {state['required']} but granted {state['granted']}")
+        return (f"user allowed; authCode {_short(state['code'])} for {', '.join(state['granted'])}"
+                f"{_not_granted(answer)}")
 
     def apply_token(state: dict[str, Any]) -> str:
         state["pair"] = pair = sdk.apply_token(state["code"], app)
@@ -115,19 +132,31 @@ def steps(walk: Walk) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
 
     def inquiry(state: dict[str, Any]) -> str:
         info = sdk.inquiry_user_info(state["pair"].access_token, app)
-        if info.user_id != user or "nickName" not in info.fields or "loginIdInfos" not in info.fields:
-            raise Deviation(f"userInfo fields {sorted(info.fields)}")
-        if "contactInfos" in info.fields or "addresses" in info.fields:
-            raise Deviation("userInfo shows fields outside the consented scopes")
-        login = info.fields["loginIdInfos"][0].get("loginId", "")
-        return f"userInfo {json.dumps({k: info.fields[k] for k in ('userId', 'nickName')})}, loginId {login} (masked)"
+        allowed = fields_for(state["granted"])
+        if info.user_id != user:
+            raise Deviation(f"userInfo of user {info.user_id}")
+        beyond = sorted(set(info.fields) - allowed)
+        if beyond:
+            raise Deviation(f"userInfo shows {', '.join(beyond)}, outside the granted scopes")
+        shown = {k: info.fields[k] for k in ("userId", "nickName") if k in info.fields}
+        login = info.fields.get("loginIdInfos", [{}])[0].get("loginId") if info.fields.get("loginIdInfos") else None
+        return (f"userInfo {json.dumps(shown)}, fields: {', '.join(sorted(info.fields))}"
+                + (f"; loginId {login}" if login else ""))
 
     def refresh(state: dict[str, Any]) -> str:
         state["old_refresh"] = state["pair"].refresh_token
-        state["pair"] = fresh = sdk.refresh(state["old_refresh"], app)
+        try:
+            state["pair"] = fresh = sdk.refresh(state["old_refresh"], app)
+        except OpenApiError as error:
+            if error.result_code != "AUTH_CLIENT_UNSUPPORTED_GRANT_TYPE":
+                raise
+            state["no_refresh"] = True
+            return f"refused with {error.result_code}: this client may not refresh (the next two steps are skipped)"
         return f"new pair: accessToken {_short(fresh.access_token)}; the old refresh token is now used"
 
     def reuse(state: dict[str, Any]) -> str:
+        if state.get("no_refresh"):
+            return "skipped: this client may not refresh"
         if walk.retry_grace > 0:
             wait = walk.retry_grace + 1.5  # time is counted in whole seconds: the window may last a second more
             if walk.out:
@@ -137,12 +166,14 @@ def steps(walk: Walk) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
         return refused(lambda: sdk.refresh(state["old_refresh"], app), "USED_REFRESH_TOKEN")
 
     def grant_revoked(state: dict[str, Any]) -> str:
+        if state.get("no_refresh"):
+            return "skipped: this client may not refresh"
         detail = refused(lambda: sdk.inquiry_user_info(state["pair"].access_token, app), "INVALID_ACCESS_TOKEN")
         return f"the reuse revoked the whole grant: newest access token {detail}"
 
     def again(state: dict[str, Any]) -> str:
         answer = expect(walk.wallet("/wallet/getAuthCode", {"userId": user, "appId": app,
-                                                              "scopes": CONSENT_SCOPES}), "SUCCESS")
+                                                              "scopes": walk.scopes}), "SUCCESS")
         state["pair"] = sdk.apply_token(answer["authCode"], app)
         return "consent is remembered: a new code without the sheet, exchanged for a new pair"
 
@@ -170,13 +201,27 @@ def steps(walk: Walk) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
     ]
 
 
+def _granted(state: dict[str, Any], answer: dict[str, Any], requested: list[str]) -> None:
+    """Keep the code and its scopes; only what this client or request may not have may be left out."""
+    state["code"], state["granted"] = answer["authCode"], answer.get("authSuccessScopes", [])
+    errors = answer.get("authErrorScopes") or {}
+    wrong = {scope: code for scope, code in errors.items() if code not in NOT_FOR_THIS_CLIENT}
+    if wrong or set(state["granted"]) | set(errors) != set(requested):
+        raise Deviation(f"granted {state['granted']}, refused {errors} for {requested}")
+
+
+def _not_granted(answer: dict[str, Any]) -> str:
+    errors = answer.get("authErrorScopes") or {}
+    return "; authErrorScopes: " + ", ".join(f"{s} {c}" for s, c in sorted(errors.items())) if errors else ""
+
+
 def play(walk: Walk, out: TextIO) -> int:
     """Run every step, print each; 0 when all behaved, 1 at the first deviation."""
     walk.out = out
     plan = steps(walk)
     state: dict[str, Any] = {}
     print(f"miniauth demo against {walk.url} as merchant {walk.merchant.client_id}, app {walk.app_id}, "
-          f"user {walk.user_id}", file=out, flush=True)
+          f"user {walk.user_id}, scopes {', '.join(walk.scopes)}", file=out, flush=True)
     for number, (title, step) in enumerate(plan, 1):
         try:
             detail = step(state)
