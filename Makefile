@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv run demo test load lint validate sam-build pr clean
+.PHONY: venv run demo test load bench lint validate sam-build pr clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ LOAD_ARGS ?=
 load: venv  ## 2,000 complete flows from 16 merchant threads over HTTP, then an audit of the tables (LOAD_ARGS=--flows N ...)
 	$(BIN)/python tests/load.py $(LOAD_ARGS)
 
+BENCH_ARGS ?=
+bench: venv  ## cold init, first/warm call cost, DynamoDB requests, load and layer size, each next to its floor (BENCH_ARGS=--quick ...)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: venv
 	$(BIN)/ruff check .
 
@@ -49,4 +53,4 @@ sam-build: $(SAM_VENV)/.installed  ## needs python3.13 on PATH (e.g. PYENV_VERSI
 pr: lint validate test
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .bench
