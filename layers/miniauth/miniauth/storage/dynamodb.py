@@ -234,8 +234,8 @@ class DynamoDBStore:
     """Registry + AuthorizationStore over the template's tables."""
 
     def __init__(self, settings: Settings, connection: Connection | None = None) -> None:
-        bind(settings.tables)
         self._connection = connection or Connection()
+        bind(settings.tables, self._connection)  # one botocore client for every table and transaction
         self._clients = _Cache(settings.registry_cache_seconds)
         self._apps = _Cache(settings.registry_cache_seconds)
 
