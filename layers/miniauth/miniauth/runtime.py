@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from functools import lru_cache
 
 from miniauth.clock import Clock, SystemClock
@@ -30,6 +31,19 @@ def token_service() -> TokenService:
 @lru_cache(maxsize=1)
 def wallet_service() -> WalletService:
     return WalletService(store(), store(), _clock, settings())
+
+
+def prepare(wallet_key: bool = False) -> None:
+    """At Lambda init, not in the first request: the DynamoDB client (warmed without a request) and,
+    for functions that sign, the wallet key read and parsed. Best effort: a fault here meets the
+    first request again, which reports it as it always does."""
+    with suppress(Exception):
+        store().warm_up()
+    if wallet_key:
+        from miniauth.wallet_keys import current_wallet_key
+
+        with suppress(Exception):
+            current_wallet_key()
 
 
 def use_clock(clock: Clock) -> None:

@@ -230,6 +230,21 @@ class _Cache:
         self._entries.clear()
 
 
+WARM_UP = "miniauth-warm-up"
+
+
+class _EmptyBody:
+    @staticmethod
+    def stream(**_: Any) -> Any:
+        yield b"{}"
+
+
+def _answer_locally(request: Any, **_: Any) -> Any:
+    from botocore.awsrequest import AWSResponse
+
+    return AWSResponse(request.url, 200, {}, _EmptyBody())
+
+
 class DynamoDBStore:
     """Registry + AuthorizationStore over the template's tables."""
 
@@ -242,6 +257,19 @@ class DynamoDBStore:
     def clear_cache(self) -> None:
         self._clients.clear()
         self._apps.clear()
+
+    def warm_up(self) -> None:
+        """Build the botocore client and run one GetItem through it that is answered locally, never sent.
+
+        botocore builds its serialiser, signer, endpoint rules and parser on a client's first call;
+        done here, at init, the first request does not pay for them.
+        """
+        events = self._connection.client.meta.events
+        events.register_first("before-send.dynamodb.GetItem", _answer_locally, unique_id=WARM_UP)
+        try:
+            self._get(ClientItem, WARM_UP)
+        finally:
+            events.unregister("before-send.dynamodb.GetItem", unique_id=WARM_UP)
 
     # -- Registry -------------------------------------------------------------------------------------
 
