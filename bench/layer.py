@@ -38,12 +38,12 @@ def build(quick: bool) -> tuple[Path | None, str]:
     target.mkdir(parents=True)
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     if MAKEFILE.exists():
-        env.update(ARTIFACTS_DIR=str(target), PYTHON=PYTHON)
+        env["ARTIFACTS_DIR"] = str(target)
         subprocess.run(["make", "-s", "-C", str(LAYER), "build-MiniauthLayer"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
     else:
         subprocess.run([PYTHON, "-m", "pip", "install", "-q", "--platform", "manylinux2014_aarch64",
-                        "--implementation", "cp", "--python-version", "3.13", "--only-binary=:all:",
+                        "--implementation", "cp", "--python-version", "3.13", "--only-binary=:all:", "--no-compile",
                         "--target", str(target / "python"), "-r", str(LAYER / "requirements.txt")],
                        env=env, check=True)
         shutil.copytree(LAYER / "miniauth", target / "python" / "miniauth",
@@ -72,4 +72,6 @@ def sizes(folder: Path, shown: int = 6) -> tuple[int, int, list[tuple[str, int]]
         packages[name] = packages.get(name, 0) + path.stat().st_size
     largest = sorted(packages.items(), key=lambda kv: -kv[1])[:shown]
     shipped = sorted(name for name in packages if name in RUNTIME_SHIPS)
+    if any(p.name.endswith(".cpython-313.pyc") for p in files):
+        shipped.append("(with 3.13 bytecode)")
     return unzipped, len(buffer.getvalue()), largest, shipped
