@@ -259,17 +259,25 @@ class DynamoDBStore:
         self._apps.clear()
 
     def warm_up(self) -> None:
-        """Build the botocore client and run one GetItem through it that is answered locally, never sent.
+        """Run each kind of request the functions make through the client, answered locally, never sent.
 
-        botocore builds its serialiser, signer, endpoint rules and parser on a client's first call;
-        done here, at init, the first request does not pay for them.
+        botocore builds its serialisers, signer, endpoint rules and parsers on a client's first call
+        of each operation; done here, at init, the first request does not pay for them.
         """
-        events = self._connection.client.meta.events
-        events.register_first("before-send.dynamodb.GetItem", _answer_locally, unique_id=WARM_UP)
+        client = self._connection.client
+        table = ClientItem.Meta.table_name
+        key = {"authClientId": {"S": WARM_UP}}
+        never = "attribute_exists(authClientId) AND attribute_not_exists(authClientId)"  # writes nothing if sent
+        client.meta.events.register_first("before-send.dynamodb", _answer_locally, unique_id=WARM_UP)
         try:
             self._get(ClientItem, WARM_UP)
+            client.update_item(TableName=table, Key=key, ConditionExpression=never)
+            client.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": key}}])
+            client.transact_write_items(
+                TransactItems=[{"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": never}}]
+            )
         finally:
-            events.unregister("before-send.dynamodb.GetItem", unique_id=WARM_UP)
+            client.meta.events.unregister("before-send.dynamodb", unique_id=WARM_UP)
 
     # -- Registry -------------------------------------------------------------------------------------
 
