@@ -156,8 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # -- layer
     if built is not None:
         unzipped, zipped, largest, shipped = layer.sizes(built)
+        bundled = ", ".join(p for p in shipped if not p.startswith("(")) or "none"
+        bytecode = " (with 3.13 bytecode)" if "(with 3.13 bytecode)" in shipped else " (no bytecode)"
         table.add("layer", "unzipped", "", f"{unzipped / 1e6:.1f}", "", "", "", "nothing the runtime ships",
-                  "MB; runtime packages bundled: " + (", ".join(shipped) or "none"))
+                  f"MB{bytecode}; runtime packages bundled: {bundled}")
         table.add("layer", "zipped", "", f"{zipped / 1e6:.1f}", "", "", "", "", "MB")
         closing["layer"] = f"layer {unzipped / 1e6:.1f} MB ({zipped / 1e6:.1f} MB zipped)"
     else:
