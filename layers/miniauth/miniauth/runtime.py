@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from functools import lru_cache
+from typing import Any
 
 from miniauth.clock import Clock, SystemClock
 from miniauth.config import settings
@@ -21,6 +22,12 @@ def clock() -> Clock:
 @lru_cache(maxsize=1)
 def store() -> DynamoDBStore:
     return DynamoDBStore(settings())
+
+
+@lru_cache(maxsize=1)
+def secrets_client() -> Any:
+    """Secrets Manager, from the DynamoDB connection's botocore session (its loaded data is shared)."""
+    return store().session().create_client("secretsmanager")
 
 
 @lru_cache(maxsize=1)
@@ -54,5 +61,5 @@ def use_clock(clock: Clock) -> None:
 
 
 def reset() -> None:
-    for built in (store, token_service, wallet_service, settings):
+    for built in (store, secrets_client, token_service, wallet_service, settings):
         built.cache_clear()

@@ -258,6 +258,10 @@ class DynamoDBStore:
         self._clients.clear()
         self._apps.clear()
 
+    def session(self) -> Any:
+        """The botocore session behind the DynamoDB client, for other AWS clients to share."""
+        return self._connection.session
+
     def warm_up(self) -> None:
         """Run each kind of request the functions make through the client, answered locally, never sent.
 
