@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from miniauth.local.functions import load_handler
 
 from support import EVENTS, ROOT, TEMPLATE
@@ -131,3 +133,81 @@ def test_the_local_reader_evaluates_the_template_conditions(tmp_path) -> None:
     env = Template(path).function("F").environment
     assert env == {"KEPT": "kept"}
     assert Template(path, {"A": "3"}).function("F").environment == {"KEPT": "kept", "GONE": "set"}
+
+
+def _template(tmp_path, body: str, overrides: dict[str, str] | None = None):
+    from miniauth.local.template import Template
+
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Parameters:\n  Stage: {Type: String, Default: dev}\n  Names: {Type: String, Default: 'a,b,c'}\n"
+        "Conditions:\n  IsProd: !Equals [!Ref Stage, prod]\n"
+        "Resources:\n  Table:\n    Type: AWS::DynamoDB::Table\n"
+        "  Api:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: !Ref Stage\n"
+        "  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: .\n"
+        "      Environment:\n        Variables:\n" + "".join(f"          {line}\n" for line in body.splitlines())
+    )
+    return Template(path, overrides)
+
+
+def test_the_local_reader_resolves_refs_to_parameters_pseudo_parameters_and_resources(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    env = _template(tmp_path, (
+        "STAGE: !Ref Stage\nSTACK: !Ref AWS::StackName\nREGION: !Ref AWS::Region\nACCOUNT: !Ref AWS::AccountId\n"
+        "TABLE: !Ref Table\nGONE: !Ref AWS::NoValue\nLONG: {Ref: Stage}"
+    )).function("F").environment
+    assert env == {"STAGE": "dev", "STACK": "miniauth-local", "REGION": "eu-west-1", "ACCOUNT": "123456789012",
+                   "TABLE": "Table", "LONG": "dev"}
+
+
+def test_the_local_reader_substitutes_sub_in_both_forms(tmp_path) -> None:
+    env = _template(tmp_path, (
+        'LOG: !Sub "/aws/lambda/${AWS::StackName}/${Stage}/x"\n'
+        'ARN: !Sub "${Table.Arn}/index/I"\n'
+        'URL: !Sub "https://${Api}.execute-api.${AWS::Region}.amazonaws.com/${Api.Stage}"\n'
+        'LITERAL: !Sub "keep ${!Stage} as text"\n'
+        'TWO: !Sub ["${Who}-${Stage}", {Who: !Ref Table}]'
+    ), {"Stage": "prod"}).function("F").environment
+    region = _template(tmp_path, "X: x").pseudo_parameters["AWS::Region"]
+    assert env == {
+        "LOG": "/aws/lambda/miniauth-local/prod/x",
+        "ARN": "arn:aws:local:::Table/index/I",
+        "URL": f"https://Api.execute-api.{region}.amazonaws.com/prod",
+        "LITERAL": "keep ${Stage} as text",
+        "TWO": "Table-prod",
+    }
+
+
+def test_the_local_reader_joins_selects_splits_and_branches(tmp_path) -> None:
+    body = (
+        'JOINED: !Join ["-", [!Ref Stage, b, !GetAtt Table.Arn]]\n'
+        "PICKED: !Select [1, !Split [',', !Ref Names]]\n"
+        "BRANCH: !If [IsProd, live, !Sub 'test-${Stage}']"
+    )
+    assert _template(tmp_path, body).function("F").environment == {
+        "JOINED": "dev-b-arn:aws:local:::Table", "PICKED": "b", "BRANCH": "test-dev"}
+    assert _template(tmp_path, body, {"Stage": "prod"}).function("F").environment["BRANCH"] == "live"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("X: !ImportValue shared-table", "Fn::ImportValue at Resources.F.Properties.Environment.Variables.X is not"),
+    ("X: !Sub '${Nowhere}'", "Ref 'Nowhere' at Resources.F.Properties.Environment.Variables.X"),
+    ("X: !Ref Nowhere", "Ref 'Nowhere' at Resources.F.Properties.Environment.Variables.X"),
+    ("X: !GetAtt Table.StreamArn", "Fn::GetAtt Table.StreamArn at Resources.F.Properties.Environment.Variables.X"),
+    ("X: !Join ['-', [a, !Base64 b]]", "Fn::Base64 at Resources.F.Properties.Environment.Variables.X.Fn::Join[1]"),
+    ("X: !If [Missing, a, b]", "condition 'Missing' at Resources.F.Properties.Environment.Variables.X"),
+])
+def test_the_local_reader_refuses_what_it_cannot_resolve_and_says_where(tmp_path, body, message) -> None:
+    from miniauth.local.template import TemplateError
+
+    with pytest.raises(TemplateError) as refused:
+        _template(tmp_path, body).function("F")
+    assert message in str(refused.value)
+
+
+def test_every_intrinsic_in_template_yaml_resolves_locally() -> None:
+    """No resource or output of the real template is left as an unresolved "{'Fn::...': ...}" text."""
+    resolved = TEMPLATE.resolve({"Resources": TEMPLATE.resources, "Outputs": TEMPLATE.document["Outputs"]})
+    text = json.dumps(resolved)
+    assert "Fn::" not in text and '"Ref"' not in text and "AWS::NoValue" not in text
+    assert resolved["Outputs"]["ApiUrl"]["Value"].startswith("https://MiniauthApi.execute-api.")
