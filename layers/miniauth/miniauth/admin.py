@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.models import Model
 
-from miniauth.domain.models import GRANT_TYPES, ClientStatus
+from miniauth.domain.models import GRANT_TYPES, PROFILE_FIELDS, ClientStatus, ProfileField, ProfileKind
 from miniauth.scopes import REGISTRY
 from miniauth.signing import MAX_CLIENT_ID, MIN_KEY_BITS, WeakKey, load_public_key, well_formed_client_id
 from miniauth.storage.items import AppItem, ClientItem, UserItem
@@ -309,24 +308,9 @@ def list_apps(client_id: str | None = None) -> list[dict[str, Any]]:
 
 # -- users -----------------------------------------------------------------------------------------------
 
-# contract field -> UserItem attribute
-USER_FIELDS = {
-    "status": "status",
-    "nickName": "nick_name",
-    "userName": "user_name",
-    "avatar": "avatar",
-    "gender": "gender",
-    "birthDate": "birth_date",
-    "nationality": "nationality",
-    "loginIdInfos": "login_id_infos",
-    "contactInfos": "contact_infos",
-    "addresses": "addresses",
-}
-_STRINGS = ("status", "nickName", "avatar", "nationality")
-_LISTS = ("loginIdInfos", "contactInfos", "addresses")
-_USER_NAME_PARTS = ("fullName", "firstName", "lastName")
-GENDERS = ("MALE", "FEMALE")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# contract field -> UserItem attribute: status, then the profile as domain.models.User defines it
+USER_FIELDS = {"status": "status", **{field.name: field.attribute for field in PROFILE_FIELDS}}
+_STATUS = ProfileField("status", "status", ProfileKind.TEXT)
 
 
 def read_profile(path: str | Path) -> dict[str, Any]:
@@ -351,31 +335,10 @@ def profile_attributes(user_id: str, profile: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise AdminError(f"unknown profile field {', '.join(unknown)} (known: {', '.join(USER_FIELDS)})")
     given = {key: value for key, value in given.items() if value is not None}
-    for key in _STRINGS:
-        if key in given and not (isinstance(given[key], str) and given[key]):
-            raise AdminError(f"{key} must be a non-empty string")
-    for key in _LISTS:
-        if key in given and not (isinstance(given[key], list) and all(isinstance(e, dict) for e in given[key])):
-            raise AdminError(f"{key} must be a list of objects")
-    if "userName" in given:
-        name = given["userName"]
-        if not isinstance(name, dict) or not all(k in _USER_NAME_PARTS and isinstance(v, str) for k, v in name.items()):
-            raise AdminError(f"userName must be an object of strings with {', '.join(_USER_NAME_PARTS)}")
-    if "gender" in given and given["gender"] not in GENDERS:
-        raise AdminError(f"gender must be {' or '.join(GENDERS)}")
-    if "birthDate" in given:
-        birth = given["birthDate"]
-        if not isinstance(birth, str) or not _DATE.match(birth) or not _is_date(birth):
-            raise AdminError("birthDate must be a date as YYYY-MM-DD")
+    for field in (_STATUS, *PROFILE_FIELDS):
+        if field.name in given and not field.accepts(given[field.name]):
+            raise AdminError(f"{field.name} must be {field.rule}")
     return {USER_FIELDS[key]: value for key, value in given.items()}
-
-
-def _is_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def put_user(user_id: str, profile: dict[str, Any]) -> dict[str, Any]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from miniauth import scopes as scope_registry
-from miniauth.domain.models import User
+from miniauth.domain.models import PROFILE_FIELDS, ProfileKind, User
 from miniauth.scopes import LoginIdForm
 
 MOBILE_PHONE = "MOBILE_PHONE"
@@ -23,9 +23,10 @@ def mask(value: str) -> str:
     return f"{value[:1]}****" if value else value
 
 
-def _login_ids(user: User, form: LoginIdForm) -> list[dict[str, str]]:
+def _login_ids(entries: list[dict[str, str]], granted: set[str]) -> list[dict[str, str]]:
+    form = scope_registry.login_id_form(granted)
     rendered = []
-    for entry in user.login_id_infos:
+    for entry in entries:
         login_id = entry.get("loginId", "")
         if form is LoginIdForm.PLAINTEXT:
             shown = login_id
@@ -37,11 +38,11 @@ def _login_ids(user: User, form: LoginIdForm) -> list[dict[str, str]]:
     return rendered
 
 
-def _contacts(user: User, granted: set[str]) -> list[dict[str, str]]:
+def _contacts(entries: list[dict[str, str]], granted: set[str]) -> list[dict[str, str]]:
     all_masked = "USER_CONTACTINFO" in granted
     mobile_plain = "PLAINTEXT_MOBILE_PHONE" in granted
     rendered = []
-    for entry in user.contact_infos:
+    for entry in entries:
         is_mobile = entry.get("contactType") == MOBILE_PHONE
         if is_mobile and mobile_plain:
             rendered.append(dict(entry))
@@ -50,26 +51,26 @@ def _contacts(user: User, granted: set[str]) -> list[dict[str, str]]:
     return rendered
 
 
+# Profile kinds whose form the granted scopes choose; every other field is shown as stored.
+_CHOSEN_FORM: dict[ProfileKind, Callable[[list[dict[str, str]], set[str]], list[dict[str, str]]]] = {
+    ProfileKind.LOGIN_IDS: _login_ids,
+    ProfileKind.CONTACTS: _contacts,
+}
+
+
 def build_user_info(user: User, scopes: Iterable[str]) -> dict[str, Any]:
+    """userId and status, the unlocked fields shown as stored, then those whose form the scopes choose."""
     granted = set(scopes)
-    fields = scope_registry.fields_for(granted)
+    unlocked = scope_registry.fields_for(granted)
     info: dict[str, Any] = {"userId": user.user_id, "status": user.status}
-    plain = {
-        "nickName": user.nick_name,
-        "userName": user.user_name,
-        "avatar": user.avatar,
-        "gender": user.gender,
-        "birthDate": user.birth_date,
-        "nationality": user.nationality,
-        "addresses": user.addresses,
-    }
-    for name, value in plain.items():
-        if name in fields and value:
-            info[name] = value
-    if "loginIdInfos" in fields and user.login_id_infos:
-        info["loginIdInfos"] = _login_ids(user, scope_registry.login_id_form(granted))
-    if "contactInfos" in fields:
-        contacts = _contacts(user, granted)
-        if contacts:
-            info["contactInfos"] = contacts
+    shown = [field for field in PROFILE_FIELDS if field.name in unlocked]
+    for field in shown:
+        value = getattr(user, field.attribute)
+        if field.kind not in _CHOSEN_FORM and value:
+            info[field.name] = value
+    for field in shown:
+        if field.kind in _CHOSEN_FORM:
+            rendered = _CHOSEN_FORM[field.kind](getattr(user, field.attribute), granted)
+            if rendered:
+                info[field.name] = rendered
     return info

@@ -45,6 +45,13 @@ def _parsed(pem: str) -> rsa.RSAPrivateKey:
 _secrets: dict[str, tuple[float, dict[str, Any]]] = {}
 
 
+def _json_object(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("the wallet key document is not a JSON object")
+    return value
+
+
 def _secret(secret_id: str, max_age: int) -> dict[str, Any]:
     """The secret's JSON, kept for max_age seconds. Read through the botocore session the DynamoDB
     client already has: no boto3 import and no second session loading AWS's endpoint data (60 ms)."""
@@ -57,7 +64,7 @@ def _secret(secret_id: str, max_age: int) -> dict[str, Any]:
     from miniauth.runtime import secrets_client
 
     try:
-        value = json.loads(secrets_client().get_secret_value(SecretId=secret_id)["SecretString"])
+        value = _json_object(secrets_client().get_secret_value(SecretId=secret_id)["SecretString"])
     except (BotoCoreError, ClientError) as error:
         raise WalletKeyUnavailable(f"the wallet key secret cannot be read: {type(error).__name__}") from None
     _secrets[secret_id] = (now, value)
@@ -70,10 +77,10 @@ def _document() -> dict[str, Any]:
         return _secret(secret, int(os.environ.get(CACHE_ENV, "300")))
     document = os.environ.get(DOCUMENT_ENV)
     if document:
-        return json.loads(document)
+        return _json_object(document)
     path = os.environ.get(FILE_ENV)
     if path:
-        return json.loads(Path(path).read_text())
+        return _json_object(Path(path).read_text())
     raise WalletKeyUnavailable(f"set {SECRET_ENV}, {DOCUMENT_ENV} or {FILE_ENV}")
 
 

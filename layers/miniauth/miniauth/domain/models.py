@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -56,19 +57,103 @@ class App:
     logo: str | None = None
 
 
+class ProfileKind(StrEnum):
+    """What a user profile field holds: how it is validated, stored and shown."""
+
+    TEXT = "TEXT"
+    GENDER = "GENDER"
+    DATE = "DATE"  # YYYY-MM-DD
+    NAME = "NAME"  # {fullName, firstName, lastName}
+    OBJECTS = "OBJECTS"  # a list of objects, shown as stored
+    LOGIN_IDS = "LOGIN_IDS"  # a list of objects, shown masked, hashed or plain as the scopes choose
+    CONTACTS = "CONTACTS"  # a list of objects, shown masked or plain as the scopes choose
+
+
+GENDERS = ("MALE", "FEMALE")
+USER_NAME_PARTS = ("fullName", "firstName", "lastName")
+_LISTS = (ProfileKind.OBJECTS, ProfileKind.LOGIN_IDS, ProfileKind.CONTACTS)
+_RULES = {
+    ProfileKind.TEXT: "a non-empty string",
+    ProfileKind.GENDER: " or ".join(GENDERS),
+    ProfileKind.DATE: "a date as YYYY-MM-DD",
+    ProfileKind.NAME: f"an object of strings with {', '.join(USER_NAME_PARTS)}",
+}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _profile(name: str, kind: ProfileKind) -> Any:
+    """A profile field of User: `name` is its contract name, also its attribute name in the users table."""
+    metadata = {"profile": name, "kind": kind}
+    if kind in _LISTS:
+        return field(default_factory=list, metadata=metadata)
+    return field(default=None, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class User:
+    """The one definition of a user's profile: the users table item, `users put` and userInfo follow it.
+
+    Adding a field is one line here plus the scope that unlocks it (scopes.py); see CONTRIBUTING.md.
+    """
+
     user_id: str
     status: str = "ACTIVE"
-    nick_name: str | None = None
-    user_name: dict[str, str] | None = None
-    avatar: str | None = None
-    gender: str | None = None
-    birth_date: str | None = None
-    nationality: str | None = None
-    login_id_infos: list[dict[str, str]] = field(default_factory=list)
-    contact_infos: list[dict[str, str]] = field(default_factory=list)
-    addresses: list[dict[str, Any]] = field(default_factory=list)
+    nick_name: str | None = _profile("nickName", ProfileKind.TEXT)
+    user_name: dict[str, str] | None = _profile("userName", ProfileKind.NAME)
+    avatar: str | None = _profile("avatar", ProfileKind.TEXT)
+    gender: str | None = _profile("gender", ProfileKind.GENDER)
+    birth_date: str | None = _profile("birthDate", ProfileKind.DATE)
+    nationality: str | None = _profile("nationality", ProfileKind.TEXT)
+    login_id_infos: list[dict[str, str]] = _profile("loginIdInfos", ProfileKind.LOGIN_IDS)
+    contact_infos: list[dict[str, str]] = _profile("contactInfos", ProfileKind.CONTACTS)
+    addresses: list[dict[str, Any]] = _profile("addresses", ProfileKind.OBJECTS)
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    name: str  # the contract's (and the users table's) camelCase name
+    attribute: str  # User's (and UserItem's) attribute
+    kind: ProfileKind
+
+    @property
+    def is_list(self) -> bool:
+        return self.kind in _LISTS
+
+    @property
+    def rule(self) -> str:
+        """What `accepts` asks for, in words: "nickName must be <rule>"."""
+        return _RULES.get(self.kind, "a list of objects")
+
+    def accepts(self, value: object) -> bool:
+        """A value `users put` may store in this field."""
+        if self.kind is ProfileKind.TEXT:
+            return isinstance(value, str) and bool(value)
+        if self.kind is ProfileKind.GENDER:
+            return value in GENDERS
+        if self.kind is ProfileKind.DATE:
+            return isinstance(value, str) and _is_iso_date(value)
+        if self.kind is ProfileKind.NAME:
+            return isinstance(value, dict) and all(
+                key in USER_NAME_PARTS and isinstance(part, str) for key, part in value.items()
+            )
+        return isinstance(value, list) and all(isinstance(entry, dict) for entry in value)
+
+
+def _is_iso_date(text: str) -> bool:
+    if not _DATE.match(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+PROFILE_FIELDS: tuple[ProfileField, ...] = tuple(
+    ProfileField(spec.metadata["profile"], spec.name, spec.metadata["kind"])
+    for spec in fields(User)
+    if "profile" in spec.metadata
+)
 
 
 @dataclass(frozen=True)

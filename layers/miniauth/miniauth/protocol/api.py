@@ -43,34 +43,34 @@ def _noted(result: ResultCode, route: str | None) -> str:
 def resolver() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
 
-    def refuse(result: ResultCode, message: str | None = None, **fields: Any) -> Response:
+    def refuse(result: ResultCode, message: str | None = None, **fields: Any) -> Response[str]:
         return respond(result, _noted(result, app.current_event.resource), message, **fields)
 
-    @app.exception_handler(RequestValidationError)
-    def _invalid(error: RequestValidationError) -> Response:
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]  # powertools: unannotated
+    def _invalid(error: RequestValidationError) -> Response[str]:
         return refuse(PARAM_ILLEGAL, _describe(list(error.errors())))
 
-    @app.exception_handler(ValidationException)
-    def _unreadable(error: ValidationException) -> Response:
+    @app.exception_handler(ValidationException)  # type: ignore[untyped-decorator]  # powertools: unannotated
+    def _unreadable(error: ValidationException) -> Response[str]:
         return refuse(PARAM_ILLEGAL)  # a body the resolver cannot read (intake refuses these first)
 
-    @app.exception_handler(MiniauthError)
-    def _refused(error: MiniauthError) -> Response:
+    @app.exception_handler(MiniauthError)  # type: ignore[untyped-decorator]  # powertools: unannotated
+    def _refused(error: MiniauthError) -> Response[str]:
         if error.replay:
             count(REPLAYS_DETECTED)
         return refuse(error.result, error.message, **error.extra)
 
-    @app.exception_handler(StorageThrottled)
-    def _throttled(error: StorageThrottled) -> Response:
+    @app.exception_handler(StorageThrottled)  # type: ignore[untyped-decorator]  # powertools: unannotated
+    def _throttled(error: StorageThrottled) -> Response[str]:
         return refuse(REQUEST_TRAFFIC_EXCEED_LIMIT)
 
-    @app.exception_handler(Exception)
-    def _unexpected(error: Exception) -> Response:
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # powertools: unannotated
+    def _unexpected(error: Exception) -> Response[str]:
         logger.exception("unexpected failure")
         return refuse(UNKNOWN_EXCEPTION)
 
     @app.not_found
-    def _no_route(error: Exception) -> Response:
+    def _no_route(error: Exception) -> Response[str]:
         return refuse(INVALID_API, f"No API at {app.current_event.http_method} {app.current_event.path}.")
 
     return app

@@ -29,7 +29,7 @@ def render(result: ResultCode, version: str, message: str | None = None, **field
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-def respond(result: ResultCode, version: str, message: str | None = None, **fields: Any) -> Response:
+def respond(result: ResultCode, version: str, message: str | None = None, **fields: Any) -> Response[str]:
     return Response(
         status_code=result.http_status,
         content_type=CONTENT_TYPE,
@@ -37,7 +37,7 @@ def respond(result: ResultCode, version: str, message: str | None = None, **fiel
     )
 
 
-def success(version: str, **fields: Any) -> Response:
+def success(version: str, **fields: Any) -> Response[str]:
     return respond(SUCCESS, version, **fields)
 
 

@@ -20,8 +20,8 @@ from miniauth.wallet_keys import WalletKeyUnavailable, current_wallet_key
 def open_api_resolver() -> APIGatewayRestResolver:
     app = resolver()
 
-    def authenticate(app: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
-        app.append_context(client=identify_client(app.current_event))
+    def authenticate(app: APIGatewayRestResolver, next_middleware: Callable[..., Response[str]]) -> Response[str]:
+        app.context["client"] = identify_client(app.current_event)  # what append_context does, typed
         return next_middleware(app)
 
     app.use(middlewares=[authenticate])

@@ -9,17 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from miniauth.domain.models import AUTHORIZATION_CODE, REFRESH_TOKEN
 
 
-def _text(max_length: int) -> type[str]:
-    return Annotated[str, StringConstraints(strict=True, min_length=1, max_length=max_length)]  # type: ignore[return-value]
+def _text(max_length: int) -> StringConstraints:
+    return StringConstraints(strict=True, min_length=1, max_length=max_length)
 
 
-AppId = _text(32)
-AuthClientId = _text(128)
-AuthCodeText = _text(64)
-TokenText = _text(128)
+AppId = Annotated[str, _text(32)]
+AuthClientId = Annotated[str, _text(128)]
+AuthCodeText = Annotated[str, _text(64)]
+TokenText = Annotated[str, _text(128)]
 ExtendInfo = Annotated[str, StringConstraints(strict=True, max_length=4096)]
-UserId = _text(128)
-ScopeName = _text(64)
+UserId = Annotated[str, _text(128)]
+ScopeName = Annotated[str, _text(64)]
+CustomerBelongsTo = Annotated[str, _text(64)]
 GrantType = Literal["AUTHORIZATION_CODE", "REFRESH_TOKEN"]
 
 
@@ -46,7 +47,7 @@ class _GrantFields(Body):
 class ApplyTokenV2(_GrantFields):
     appId: AppId
     authClientId: AuthClientId
-    customerBelongsTo: _text(64) | None = None  # type: ignore[valid-type]
+    customerBelongsTo: CustomerBelongsTo | None = None
 
 
 class ApplyTokenV1(_GrantFields):

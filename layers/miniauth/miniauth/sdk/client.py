@@ -305,6 +305,8 @@ class MerchantClient:
 def _succeeded(raw: RawResponse) -> dict[str, Any]:
     try:
         body = json.loads(raw.body)
+        if not isinstance(body, dict):
+            raise TypeError("not an object")
         result = body["result"]
         code, status, message = result["resultCode"], result["resultStatus"], result.get("resultMessage", "")
     except (ValueError, TypeError, KeyError):

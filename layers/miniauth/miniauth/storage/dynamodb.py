@@ -18,6 +18,7 @@ from datetime import datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
+from pynamodb.attributes import MapAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -26,6 +27,7 @@ from pynamodb.transactions import TransactGet, TransactWrite
 from miniauth.config import Settings
 from miniauth.domain.models import (
     GRANT_TYPES,
+    PROFILE_FIELDS,
     App,
     AuthCode,
     Client,
@@ -34,6 +36,7 @@ from miniauth.domain.models import (
     Consent,
     Grant,
     GrantStatus,
+    ProfileField,
     Token,
     TokenKind,
     TokenPair,
@@ -50,6 +53,7 @@ from miniauth.storage.items import (
     TokenItem,
     UserItem,
     bind,
+    plain_map,
 )
 
 ALL_OLD = "ALL_OLD"
@@ -196,7 +200,7 @@ def client_from_item(item: ClientItem) -> Client:
         status=ClientStatus(item.status),
         allowed_scopes=frozenset(item.allowed_scopes or ()),
         grant_types=frozenset(item.grant_types or GRANT_TYPES),
-        public_keys={str(k): str(v) for k, v in (item.public_keys.as_dict() if item.public_keys else {}).items()},
+        public_keys={str(k): str(v) for k, v in (plain_map(item.public_keys) if item.public_keys else {}).items()},
     )
 
 
@@ -205,19 +209,17 @@ def app_from_item(item: AppItem) -> App:
 
 
 def user_from_item(item: UserItem) -> User:
-    return User(
-        user_id=item.user_id,
-        status=item.status,
-        nick_name=item.nick_name,
-        user_name=item.user_name.as_dict() if item.user_name else None,
-        avatar=item.avatar,
-        gender=item.gender,
-        birth_date=item.birth_date,
-        nationality=item.nationality,
-        login_id_infos=list(item.login_id_infos or []),
-        contact_infos=list(item.contact_infos or []),
-        addresses=list(item.addresses or []),
-    )
+    profile = {field.attribute: _profile_value(field, getattr(item, field.attribute)) for field in PROFILE_FIELDS}
+    return User(user_id=item.user_id, status=item.status, **profile)
+
+
+def _profile_value(field: ProfileField, stored: Any) -> Any:
+    """A stored attribute as the domain holds it: plain dicts and lists, an absent list as []."""
+    if field.is_list:
+        return list(stored or [])
+    if isinstance(stored, MapAttribute):
+        return plain_map(stored) if stored else None
+    return stored
 
 
 def _token_items(code_or_token: AuthCode | Token, grant_id: str, pair: TokenPair) -> list[TokenItem]:

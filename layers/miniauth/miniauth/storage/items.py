@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from typing import Any
 
 from pynamodb.attributes import (
+    Attribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -19,7 +21,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from miniauth.config import TableNames
-from miniauth.domain.models import GRANT_TYPES
+from miniauth.domain.models import GRANT_TYPES, PROFILE_FIELDS, ProfileField, ProfileKind
 
 
 class AuthCodeItem(Model):
@@ -128,21 +130,31 @@ class AppItem(Model):
     logo = UnicodeAttribute(null=True)
 
 
+def plain_map(value: MapAttribute[Any, Any]) -> dict[str, Any]:
+    """A raw MapAttribute's content as a dict."""
+    mapping: dict[str, Any] = value.as_dict()  # type: ignore[no-untyped-call]  # pynamodb: unannotated
+    return mapping
+
+
+def _profile_attribute(field: ProfileField) -> Attribute[Any]:
+    """The users table attribute of one profile field, stored under its contract name."""
+    if field.is_list:
+        return ListAttribute(null=True, attr_name=field.name)
+    if field.kind is ProfileKind.NAME:
+        return MapAttribute(null=True, attr_name=field.name)  # type: ignore[no-untyped-call]  # pynamodb: unannotated
+    return UnicodeAttribute(null=True, attr_name=field.name)
+
+
 class UserItem(Model):
+    """A user: userId, status, and one attribute per field of domain.models.User's profile."""
+
     class Meta:
         table_name = "UsersTable"
 
     user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
     status = UnicodeAttribute(default="ACTIVE")
-    nick_name = UnicodeAttribute(null=True, attr_name="nickName")
-    user_name = MapAttribute(null=True, attr_name="userName")
-    avatar = UnicodeAttribute(null=True)
-    gender = UnicodeAttribute(null=True)
-    birth_date = UnicodeAttribute(null=True, attr_name="birthDate")
-    nationality = UnicodeAttribute(null=True)
-    login_id_infos = ListAttribute(null=True, attr_name="loginIdInfos")
-    contact_infos = ListAttribute(null=True, attr_name="contactInfos")
-    addresses = ListAttribute(null=True)
+    # The class body's namespace, which pynamodb's metaclass reads: one attribute per PROFILE_FIELDS entry.
+    vars().update({field.attribute: _profile_attribute(field) for field in PROFILE_FIELDS})
 
 
 class RequestReplayItem(Model):
