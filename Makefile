@@ -6,7 +6,7 @@ SAM_VENV := .venv-sam
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv dynamodb-local browser run demo test load bench lint validate rehearse sam-build sam-local pr clean
+.PHONY: venv dynamodb-local browser run demo test load bench lint typecheck validate rehearse sam-build sam-local pr clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench: venv  ## cold init, first/warm call cost, DynamoDB requests, load and lay
 lint: venv
 	$(BIN)/ruff check .
 
+typecheck: venv  ## mypy --strict on the runtime and the SDK (files and settings: [tool.mypy] in pyproject.toml)
+	$(BIN)/mypy
+
 # SAM CLI pins older boto3/pydantic/click, so it lives in a virtualenv of its own.
 $(SAM_VENV)/.installed:
 	$(PYTHON) -m venv $(SAM_VENV)
@@ -71,7 +74,7 @@ sam-local: venv $(SAM_VENV)/.installed  ## sam local start-api for this machine'
 rehearse: venv  ## create the SAM-transformed stack in moto's CloudFormation (offline deploy rehearsal)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_rehearsal.py
 
-pr: lint validate test
+pr: lint typecheck validate test
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .bench

@@ -16,12 +16,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast
 
 from pynamodb.attributes import MapAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from miniauth.config import Settings
@@ -56,6 +57,9 @@ from miniauth.storage.items import (
     plain_map,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 ALL_OLD = "ALL_OLD"
 REGISTRY_CACHE_ENTRIES = 2048  # per cache (clients, apps): a few hundred KiB at most
 CONDITION_FAILED = "ConditionalCheckFailed"
@@ -71,6 +75,8 @@ _RETRYABLE = {
 
 P = ParamSpec("P")
 R = TypeVar("R")
+V = TypeVar("V")
+M = TypeVar("M", bound=Model)
 
 
 def _retryable(error: PynamoDBException) -> bool:
@@ -175,9 +181,12 @@ def _consent(item: ConsentItem) -> Consent:
 
 def _at_epoch(epoch: int) -> Condition:
     """The (user, app) consent item is still at this epoch (an absent item or attribute is epoch 0)."""
+    # pynamodb leaves NumberAttribute.__get__ and Condition.__or__ unannotated: name the type here
+    same: Condition = ConsentItem.epoch == epoch
     if epoch == 0:
-        return ConsentItem.epoch.does_not_exist() | (ConsentItem.epoch == 0)
-    return ConsentItem.epoch == epoch
+        absent_or_same: Condition = ConsentItem.epoch.does_not_exist() | same
+        return absent_or_same
+    return same
 
 
 def _consent_check(tx: TransactWrite, owner: AuthCode | Token) -> None:
@@ -223,7 +232,7 @@ def _profile_value(field: ProfileField, stored: Any) -> Any:
 
 
 def _token_items(code_or_token: AuthCode | Token, grant_id: str, pair: TokenPair) -> list[TokenItem]:
-    common = {
+    common: dict[str, Any] = {
         "grant_id": grant_id,
         "user_id": code_or_token.user_id,
         "app_id": code_or_token.app_id,
@@ -247,7 +256,7 @@ def _pair_actions(pair: TokenPair) -> list[Any]:
     ]
 
 
-class _Cache:
+class _Cache(Generic[V]):
     """A per-container LRU cache with a time limit, for registry reads.
 
     Bounded, because the keys come from callers: unknown Client-Ids are cached too (as None), and a
@@ -257,9 +266,9 @@ class _Cache:
     def __init__(self, seconds: int, max_entries: int = REGISTRY_CACHE_ENTRIES) -> None:
         self._seconds = seconds
         self._max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, V]] = OrderedDict()
 
-    def get(self, key: str, load: Callable[[], Any]) -> Any:
+    def get(self, key: str, load: Callable[[], V]) -> V:
         hit = self._entries.get(key)
         now = time.monotonic()
         if hit is not None and now - hit[0] < self._seconds:
@@ -292,7 +301,7 @@ class _EmptyBody:
 def _answer_locally(request: Any, **_: Any) -> Any:
     from botocore.awsrequest import AWSResponse
 
-    return AWSResponse(request.url, 200, {}, _EmptyBody())
+    return AWSResponse(request.url, 200, {}, _EmptyBody())  # type: ignore[arg-type]  # stubs: any mapping works
 
 
 class DynamoDBStore:
@@ -301,8 +310,8 @@ class DynamoDBStore:
     def __init__(self, settings: Settings, connection: Connection | None = None) -> None:
         self._connection = connection or Connection()
         bind(settings.tables, self._connection)  # one botocore client for every table and transaction
-        self._clients = _Cache(settings.registry_cache_seconds)
-        self._apps = _Cache(settings.registry_cache_seconds)
+        self._clients = _Cache[Client | None](settings.registry_cache_seconds)
+        self._apps = _Cache[App | None](settings.registry_cache_seconds)
 
     def clear_cache(self) -> None:
         self._clients.clear()
@@ -318,7 +327,7 @@ class DynamoDBStore:
         botocore builds its serialisers, signer, endpoint rules and parsers on a client's first call
         of each operation; done here, at init, the first request does not pay for them.
         """
-        client = self._connection.client
+        client = cast("DynamoDBClient", self._connection.client)  # pynamodb types it as a bare BaseClient
         table = ClientItem.Meta.table_name
         key = {"authClientId": {"S": WARM_UP}}
         never = "attribute_exists(authClientId) AND attribute_not_exists(authClientId)"  # writes nothing if sent
@@ -336,9 +345,9 @@ class DynamoDBStore:
     # -- Registry -------------------------------------------------------------------------------------
 
     @staticmethod
-    def _get(model: Any, *key: str) -> Any:
+    def _get(model: type[M], hash_key: str, range_key: str | None = None) -> M | None:
         try:
-            return model.get(*key, consistent_read=True)
+            return model.get(hash_key, range_key, consistent_read=True)
         except DoesNotExist:
             return None
 
@@ -553,7 +562,7 @@ class DynamoDBStore:
             if _retryable(error):
                 raise
             failed = _failed_items(error)
-            current = code
+            current: AuthCode | None = code
             if "codeHash" in failed:
                 current = _code(AuthCodeItem.from_raw_data(failed["codeHash"])) if failed["codeHash"] else None
             grant = _grant(GrantItem.from_raw_data(failed["grantId"])) if failed.get("grantId") else None

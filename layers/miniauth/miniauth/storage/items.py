@@ -24,6 +24,11 @@ from miniauth.config import TableNames
 from miniauth.domain.models import GRANT_TYPES, PROFILE_FIELDS, ProfileField, ProfileKind
 
 
+def _strings(**options: Any) -> ListAttribute[str]:
+    """A list of strings: pynamodb types ListAttribute(of=UnicodeAttribute) as holding attributes, not str."""
+    return ListAttribute(of=UnicodeAttribute, **options)  # type: ignore[arg-type]  # see the docstring
+
+
 class AuthCodeItem(Model):
     class Meta:
         table_name = "AuthCodesTable"
@@ -33,7 +38,7 @@ class AuthCodeItem(Model):
     user_id = UnicodeAttribute(attr_name="userId")
     app_id = UnicodeAttribute(attr_name="appId")
     client_id = UnicodeAttribute(attr_name="authClientId")
-    scopes = ListAttribute(of=UnicodeAttribute)
+    scopes = _strings()
     status = UnicodeAttribute()
     issued_at = UTCDateTimeAttribute(attr_name="issuedAt")
     expires_at = TTLAttribute(attr_name="expiresAt")
@@ -57,7 +62,7 @@ class TokenItem(Model):
     epoch = NumberAttribute(null=True)
 
 
-class UserAppIndex(GlobalSecondaryIndex["GrantItem"]):
+class UserAppIndex(GlobalSecondaryIndex["GrantItem"]):  # type: ignore[no-untyped-call]  # pynamodb: unannotated
     class Meta:
         index_name = "UserAppIndex"
         projection = KeysOnlyProjection()
@@ -74,7 +79,7 @@ class GrantItem(Model):
     user_id = UnicodeAttribute(attr_name="userId")
     app_id = UnicodeAttribute(attr_name="appId")
     client_id = UnicodeAttribute(attr_name="authClientId")
-    scopes = ListAttribute(of=UnicodeAttribute)
+    scopes = _strings()
     status = UnicodeAttribute()
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     expires_at = TTLAttribute(attr_name="expiresAt")
@@ -97,7 +102,7 @@ class ConsentItem(Model):
     app_id = UnicodeAttribute(range_key=True, attr_name="appId")
     # A string set, so a consent is an atomic union (ADD); rows written before it hold a list in `scopes`.
     consented_scopes = UnicodeSetAttribute(null=True, attr_name="consentedScopes")
-    legacy_scopes = ListAttribute(of=UnicodeAttribute, null=True, attr_name="scopes")
+    legacy_scopes = _strings(null=True, attr_name="scopes")
     open_user_info = BooleanAttribute(null=True, attr_name="openUserInfo")
     consented_at = UTCDateTimeAttribute(null=True, attr_name="consentedAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
@@ -113,11 +118,13 @@ class ClientItem(Model):
     client_id = UnicodeAttribute(hash_key=True, attr_name="authClientId")
     name = UnicodeAttribute()
     status = UnicodeAttribute(default="ACTIVE")
-    allowed_scopes = ListAttribute(of=UnicodeAttribute, default=list, attr_name="allowedScopes")
+    allowed_scopes = _strings(default=list, attr_name="allowedScopes")
     # A client registered without grant types may use both, as the admin CLI assumes.
-    grant_types = ListAttribute(of=UnicodeAttribute, default=lambda: list(GRANT_TYPES), attr_name="grantTypes")
+    grant_types = _strings(default=lambda: list(GRANT_TYPES), attr_name="grantTypes")
     # keyVersion -> PEM public key
-    public_keys = MapAttribute(default=dict, attr_name="publicKeys")
+    public_keys: MapAttribute[str, str] = MapAttribute(  # type: ignore[no-untyped-call]  # pynamodb: unannotated
+        default=dict, attr_name="publicKeys"
+    )
 
 
 class AppItem(Model):
