@@ -11,14 +11,19 @@ from miniauth.domain.wallet import WalletService
 from miniauth.storage.dynamodb import DynamoDBStore
 
 _clock: Clock = SystemClock()
+_store: DynamoDBStore | None = None  # set only by use_store (the unit tests' in-memory store)
 
 
 def clock() -> Clock:
     return _clock
 
 
-@lru_cache(maxsize=1)
 def store() -> DynamoDBStore:
+    return _store if _store is not None else _dynamodb_store()
+
+
+@lru_cache(maxsize=1)
+def _dynamodb_store() -> DynamoDBStore:
     return DynamoDBStore(settings())
 
 
@@ -39,6 +44,13 @@ def use_clock(clock: Clock) -> None:
     reset()
 
 
+def use_store(fake: object | None) -> None:
+    """Unit tests run the services and handlers on an in-memory store with the same ports; None: DynamoDB again."""
+    global _store
+    _store = fake  # type: ignore[assignment]  # any Registry + AuthorizationStore + first_receipt
+    reset()
+
+
 def reset() -> None:
-    for built in (store, token_service, wallet_service, settings):
+    for built in (_dynamodb_store, token_service, wallet_service, settings):
         built.cache_clear()
