@@ -6,7 +6,7 @@ SAM_VENV := .venv-sam
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv dynamodb-local browser run demo test test-unit test-integration test-e2e load lint validate rehearse sam-build sam-local pr clean
+.PHONY: venv dynamodb-local browser run demo test test-unit test-integration test-e2e load bench lint validate rehearse sam-build sam-local pr clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ LOAD_ARGS ?=
 load: venv dynamodb-local  ## 2,000 complete flows from 16 merchant threads over HTTP, then an audit of the tables (LOAD_ARGS=--flows N ...)
 	$(BIN)/python tests/e2e/load.py $(LOAD_ARGS)
 
+BENCH_ARGS ?=
+bench: venv  ## cold init, first/warm call cost, DynamoDB requests, load and layer size, each next to its floor (BENCH_ARGS=--quick ...)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: venv
 	$(BIN)/ruff check .
 
@@ -79,4 +83,4 @@ rehearse: venv  ## create the SAM-transformed stack in moto's CloudFormation (of
 pr: lint validate test
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .bench

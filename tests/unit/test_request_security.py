@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from miniauth import runtime, signing
@@ -168,13 +168,14 @@ def test_only_requests_whose_signature_verified_leave_a_marker(api: Api, dynamod
 
 
 def _secret_fails(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
-    from aws_lambda_powertools.utilities import parameters
+    """Secrets Manager, which the wallet key is read from (through runtime.secrets_client), fails with `error`."""
 
-    def fetch(*_: Any, **__: Any) -> Any:
-        raise error
+    class Failing:
+        def get_secret_value(self, **_: Any) -> Any:
+            raise error
 
     monkeypatch.setenv("WALLET_KEY_SECRET", "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallet-keys")
-    monkeypatch.setattr(parameters, "get_secret", fetch)
+    monkeypatch.setattr(runtime, "secrets_client", Failing)
 
 
 def _document(monkeypatch: pytest.MonkeyPatch, document: str | None) -> None:
@@ -192,8 +193,7 @@ def _short_wallet_key() -> str:
 
 KEY_FAULTS = {
     "secrets-manager-unreachable": lambda mp: _secret_fails(
-        mp, __import__("aws_lambda_powertools.utilities.parameters", fromlist=["GetParameterError"])
-        .GetParameterError("An error occurred (ThrottlingException)")),
+        mp, EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com")),
     "botocore-error": lambda mp: _secret_fails(mp, ClientError({"Error": {"Code": "AccessDeniedException"}},
                                                                "GetSecretValue")),
     "not-json": lambda mp: _document(mp, "{not json"),
