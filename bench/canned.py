@@ -165,8 +165,11 @@ class FakeStore:
                 return self.d[name]
         return None
 
-    def grant_and_user(self, grant_id: str, user_id: str) -> tuple[Any, Any]:
-        return (self.d["grant"] if grant_id == GRANT_ID else None, self.user(user_id))
+    def grant_user_and_epoch(self, grant_id: str, user_id: str, app_id: str) -> tuple[Any, Any, int]:
+        return (self.d["grant"] if grant_id == GRANT_ID else None, self.user(user_id), 0)
+
+    def first_receipt(self, *_: Any) -> bool:
+        return True  # every canned event is signed afresh
 
     def redeem_code(self, *_: Any) -> None:
         pass
