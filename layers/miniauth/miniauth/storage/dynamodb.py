@@ -323,6 +323,7 @@ class DynamoDBStore:
         client.meta.events.register_first("before-send.dynamodb", _answer_locally, unique_id=WARM_UP)
         try:
             self._get(ClientItem, WARM_UP)
+            client.put_item(TableName=table, Item=key, ConditionExpression=never)
             client.update_item(TableName=table, Key=key, ConditionExpression=never)
             client.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": key}}])
             client.transact_write_items(
