@@ -31,3 +31,22 @@ def test_prepare_builds_the_client_and_reads_the_wallet_key_at_init(registry: An
     runtime.prepare(wallet_key=True)
     assert runtime.store()._connection._client is not None
     assert _parsed.cache_info().currsize == 1
+
+
+def test_the_warm_up_resolves_every_table_endpoint() -> None:
+    """DynamoDB's endpoint rules take the table as a parameter: each table's first request resolves anew."""
+    store = DynamoDBStore(settings(), Connection(host=NOWHERE, max_retry_attempts=0, connect_timeout_seconds=1))
+    seen: set[str] = set()
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        seen.update(_tables_of(params))
+
+    store._connection.client.meta.events.register("provide-client-params.dynamodb", record)
+    store.warm_up()
+    assert seen == set(vars(settings().tables).values())
+
+
+def _tables_of(params: dict[str, Any]) -> set[str]:
+    if "TableName" in params:
+        return {params["TableName"]}
+    return {action["TableName"] for item in params.get("TransactItems", []) for action in item.values()}

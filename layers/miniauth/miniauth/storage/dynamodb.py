@@ -298,6 +298,7 @@ class DynamoDBStore:
 
     def __init__(self, settings: Settings, connection: Connection | None = None) -> None:
         self._connection = connection or Connection()
+        self._tables = settings.tables
         bind(settings.tables, self._connection)  # one botocore client for every table and transaction
         self._clients = _Cache(settings.registry_cache_seconds)
         self._apps = _Cache(settings.registry_cache_seconds)
@@ -314,7 +315,9 @@ class DynamoDBStore:
         """Run each kind of request the functions make through the client, answered locally, never sent.
 
         botocore builds its serialisers, signer, endpoint rules and parsers on a client's first call
-        of each operation; done here, at init, the first request does not pay for them.
+        of each operation; done here, at init, the first request does not pay for them. DynamoDB's
+        endpoint is resolved per table (its rules take the table as a parameter, cached per value), so
+        one read per table resolves each table's endpoint here too.
         """
         client = self._connection.client
         table = ClientItem.Meta.table_name
@@ -329,6 +332,8 @@ class DynamoDBStore:
             client.transact_write_items(
                 TransactItems=[{"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": never}}]
             )
+            for other in sorted({*vars(self._tables).values()} - {table}):
+                client.get_item(TableName=other, Key=key)
         finally:
             client.meta.events.unregister("before-send.dynamodb", unique_id=WARM_UP)
 
