@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from miniauth.local.functions import load_handler
+from miniauth_tools.local.functions import load_handler
 
 from support import EVENTS, TEMPLATE
 
@@ -99,7 +99,7 @@ def test_one_event_per_route_and_every_handler_loads() -> None:
 
 def test_the_local_reader_evaluates_the_template_conditions(tmp_path) -> None:
     """`miniauth serve` reads the template: !Not/!And/!Or conditions, numbers and AWS::NoValue must work there."""
-    from miniauth.local.template import Template
+    from miniauth_tools.local.template import Template
 
     assert TEMPLATE.function("ApplyTokenFunction").environment["MINIAUTH_TRACING"] == "false"
     assert not TEMPLATE.condition("HasReservedConcurrency") and not TEMPLATE.condition("HasWalletBackendRole")

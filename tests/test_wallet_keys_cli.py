@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 
 from miniauth import signing, wallet_keys
-from miniauth.cli import main
+from miniauth_tools.cli import main
 
 from support import private_pem
 
