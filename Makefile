@@ -6,7 +6,7 @@ SAM_VENV := .venv-sam
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv dynamodb-local browser run demo test load lint validate rehearse sam-build sam-local pr clean
+.PHONY: venv dynamodb-local browser run demo test load bench lint validate rehearse sam-build sam-local pr clean
 
 # Three distributions, editable: the runtime (what the layer ships), the merchant SDK and the tools.
 $(BIN)/.installed: pyproject.toml sdk/pyproject.toml tools/pyproject.toml
@@ -42,6 +42,10 @@ LOAD_ARGS ?=
 load: venv dynamodb-local  ## 2,000 complete flows from 16 merchant threads over HTTP, then an audit of the tables (LOAD_ARGS=--flows N ...)
 	$(BIN)/python tests/load.py $(LOAD_ARGS)
 
+BENCH_ARGS ?=
+bench: venv  ## cold init, first/warm call cost, DynamoDB requests, load and layer size, each next to its floor (BENCH_ARGS=--quick ...)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: venv
 	$(BIN)/ruff check .
 
@@ -71,4 +75,4 @@ rehearse: venv  ## create the SAM-transformed stack in moto's CloudFormation (of
 pr: lint validate test
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .bench

@@ -241,6 +241,7 @@ def run(args: argparse.Namespace) -> int:
            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     env.pop("AWS_SESSION_TOKEN", None)
     env.pop("AWS_PROFILE", None)
+    env["LAYER_ARCHITECTURE"] = architecture  # the layer's makefile build picks its wheels by it
 
     text = (ROOT / args.template).read_text()
     derived = ROOT / f".sam-local-{architecture}.template.yaml"  # beside template.yaml: CodeUri stays relative

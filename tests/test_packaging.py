@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -54,34 +55,57 @@ def site_packages(venv: Path) -> Path:
 # -- the layer -----------------------------------------------------------------------------------------
 
 
-def build_layer(artifacts: Path) -> Path:
-    """The layer's `python/` folder, built the way the template's BuildMethod says (for this machine)."""
+def lambda_python() -> str:
+    """The functions' runtime, python3.13, where it runs here; else the interpreter running the tests."""
+    found = shutil.which("python3.13")
+    if found:
+        asked = subprocess.run([found, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True,
+                               check=False)
+        if asked.returncode == 0:
+            return asked.stdout.strip()  # the interpreter itself, not a launcher that needs the environment
+    return sys.executable
+
+
+def version_of(python: str) -> str:
+    return subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def build_layer(artifacts: Path, python: str) -> Path:
+    """The layer's `python/` folder, built the way the template's BuildMethod says, for `python` on this machine."""
     layer = TEMPLATE.resources["MiniauthLayer"]
     content = ROOT / layer["Properties"]["ContentUri"]
     method = layer["Metadata"]["BuildMethod"]
     if method == "makefile":
-        # sam runs the layer's target with ARTIFACTS_DIR; the platform is this machine's, not the deployed one.
+        # What sam runs (the layer's target with ARTIFACTS_DIR), for this machine's architecture and `python`.
+        version = version_of(python)
+        architecture = "x86_64" if platform.machine() in ("x86_64", "AMD64") else "arm64"
         done = subprocess.run(["make", "-s", "-C", str(content), "build-MiniauthLayer", f"ARTIFACTS_DIR={artifacts}",
-                               f"PYTHON={sys.executable}", "LAYER_PLATFORM="],
+                               f"PYTHON={python}", f"LAYER_ARCHITECTURE={architecture}",
+                               f"LAYER_PYTHON_VERSION={version}"],
                               capture_output=True, text=True, timeout=900, check=False)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     else:
         assert method.startswith("python"), f"unknown layer BuildMethod {method}"
         # sam's python builder: the requirements into python/, then the layer folder's own package beside them.
-        pip("-r", str(content / "requirements.txt"), "--target", str(artifacts / "python"))
+        pip("-r", str(content / "requirements.txt"), "--target", str(artifacts / "python"), python=python)
         shutil.copytree(content / "miniauth", artifacts / "python" / "miniauth",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return artifacts / "python"
 
 
 @pytest.fixture(scope="session")
-def built_layer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(the layer's python/ folder, a folder with what the Lambda runtime ships), built once per session."""
+def built_layer(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
+    """(the interpreter, the layer's python/ folder, a folder with what the Lambda runtime ships), once per session.
+
+    The layer build leaves out boto3 and botocore, which the python3.13 runtime ships: they are installed
+    into a folder of their own, placed after the layer on sys.path as the runtime's are."""
     root = tmp_path_factory.mktemp("layer")
-    layer = build_layer(root / "artifacts")
+    python = lambda_python()
+    layer = build_layer(root / "artifacts", python)
     runtime_ships = root / "runtime"
-    pip(*RUNTIME_SHIPS, "--target", str(runtime_ships))
-    return layer, runtime_ships
+    pip(*RUNTIME_SHIPS, "--target", str(runtime_ships), python=python)
+    return python, layer, runtime_ships
 
 
 # Runs in `python -I -S`: no site-packages, no PYTHONPATH, no user site. sys.path is what Lambda's would be:
@@ -128,7 +152,7 @@ def event_for(route_path: str) -> Path:
     raise AssertionError(f"no event in events/ for {route_path}")
 
 
-def run_in_lambda(function: Any, layer: Path, runtime_ships: Path, tmp: Path) -> dict[str, Any]:
+def run_in_lambda(python: str, function: Any, layer: Path, runtime_ships: Path, tmp: Path) -> dict[str, Any]:
     wallet = new_key()
     env = {
         **function.environment,
@@ -141,7 +165,7 @@ def run_in_lambda(function: Any, layer: Path, runtime_ships: Path, tmp: Path) ->
         "PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8",
     }
     event = event_for(function.routes[0].path)
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", IN_LAMBDA, str(ROOT / function.code_uri), str(layer),
+    done = subprocess.run([python, "-I", "-S", "-c", IN_LAMBDA, str(ROOT / function.code_uri), str(layer),
                            str(runtime_ships), str(event), DEV_SITE, ",".join(TOOLS_ONLY)],
                           cwd=tmp, env=env, capture_output=True, text=True, timeout=120, check=False)
     output = done.stdout + done.stderr
@@ -151,19 +175,19 @@ def run_in_lambda(function: Any, layer: Path, runtime_ships: Path, tmp: Path) ->
     return json.loads(line.removeprefix("REPORT "))
 
 
-def test_the_layer_alone_runs_every_function(built_layer: tuple[Path, Path], tmp_path: Path,
+def test_the_layer_alone_runs_every_function(built_layer: tuple[str, Path, Path], tmp_path: Path,
                                              figures: list[str]) -> None:
-    layer, runtime_ships = built_layer
+    python, layer, runtime_ships = built_layer
     assert not (layer / "miniauth_tools").exists() and not (layer / "miniauth_sdk").exists()
     shipped = {".".join(p.relative_to(layer).with_suffix("").parts).removesuffix(".__init__")
                for p in (layer / "miniauth").rglob("*.py")}
     used: set[str] = set()
     begun = time.monotonic()
     for function in TEMPLATE.functions():
-        report = run_in_lambda(function, layer, runtime_ships, tmp_path)
+        report = run_in_lambda(python, function, layer, runtime_ships, tmp_path)
         assert report["loaded_forbidden"] == [] and report["findable_forbidden"] == [], function.logical_id
         # Every module a function ran comes from the layer, the function's folder or the standard library.
-        stray = [f for f in report["files"] if f.startswith(DEV_SITE)]
+        stray = [f for f in report["files"] if f.startswith(DEV_SITE) or "site-packages" in f]
         assert stray == [], (function.logical_id, stray)
         # The request reached the handler's own answer (the database is a closed port), not an import failure.
         assert "result" in report["body"], (function.logical_id, report["body"])
@@ -172,7 +196,8 @@ def test_the_layer_alone_runs_every_function(built_layer: tuple[Path, Path], tmp
     unused = sorted(shipped - used)
     assert unused == [], f"the layer ships modules no function imports (move them to tools/): {unused}"
     figures.append(f"layer: {len(shipped)} modules, all imported by the {len(TEMPLATE.functions())} functions; "
-                   f"python/ {size_mb(layer):.1f} MB; every function imported and answered in {took:.1f} s")
+                   f"python/ {size_mb(layer):.1f} MB built for Python {version_of(python)}; every function imported "
+                   f"and answered in {took:.1f} s")
 
 
 # -- the SDK alone -------------------------------------------------------------------------------------

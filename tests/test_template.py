@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 from miniauth_tools.local.functions import load_handler
 
-from support import EVENTS, TEMPLATE
+from support import EVENTS, ROOT, TEMPLATE
 
 OPEN_API_ROUTES = {
     "/v2/authorizations/applyToken", "/v1/authorizations/applyToken",
@@ -33,8 +34,19 @@ def test_every_operation_is_its_own_function_on_the_shared_layer() -> None:
     assert globals_["Architectures"] == [{"Ref": "Architecture"}]
     assert globals_["Layers"] == [{"Ref": "MiniauthLayer"}]
     layer = TEMPLATE.resources["MiniauthLayer"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": {"Ref": "Architecture"}}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": {"Ref": "Architecture"}}
     assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
+
+
+def test_the_layer_build_leaves_out_what_the_runtime_ships() -> None:
+    """The python3.13 runtime has boto3 and botocore; a second botocore in the layer would shadow it."""
+    makefile = (ROOT / "layers" / "miniauth" / "Makefile").read_text()
+    assert "build-MiniauthLayer:" in makefile
+    shipped = re.search(r"^RUNTIME_SHIPS := (.+)$", makefile, re.M)
+    assert shipped and {"boto3", "botocore", "s3transfer", "urllib3"} <= set(shipped.group(1).split())
+    assert "--platform $(PLATFORM)" in makefile and "--python-version $(LAYER_PYTHON_VERSION)" in makefile
+    assert re.search(r"^LAYER_PYTHON_VERSION \?= 3\.13$", makefile, re.M)
+    assert "manylinux2014_aarch64" in makefile and "manylinux2014_x86_64" in makefile
 
 
 def test_routes_and_auth() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from functools import lru_cache
+from typing import Any
 
 from miniauth.clock import Clock, SystemClock
 from miniauth.config import settings
@@ -23,6 +25,12 @@ def store() -> DynamoDBStore:
 
 
 @lru_cache(maxsize=1)
+def secrets_client() -> Any:
+    """Secrets Manager, from the DynamoDB connection's botocore session (its loaded data is shared)."""
+    return store().session().create_client("secretsmanager")
+
+
+@lru_cache(maxsize=1)
 def token_service() -> TokenService:
     return TokenService(store(), store(), _clock, settings())
 
@@ -30,6 +38,19 @@ def token_service() -> TokenService:
 @lru_cache(maxsize=1)
 def wallet_service() -> WalletService:
     return WalletService(store(), store(), _clock, settings())
+
+
+def prepare(wallet_key: bool = False) -> None:
+    """At Lambda init, not in the first request: the DynamoDB client (warmed without a request) and,
+    for functions that sign, the wallet key read and parsed. Best effort: a fault here meets the
+    first request again, which reports it as it always does."""
+    with suppress(Exception):
+        store().warm_up()
+    if wallet_key:
+        from miniauth.wallet_keys import current_wallet_key
+
+        with suppress(Exception):
+            current_wallet_key()
 
 
 def use_clock(clock: Clock) -> None:
@@ -40,5 +61,5 @@ def use_clock(clock: Clock) -> None:
 
 
 def reset() -> None:
-    for built in (store, token_service, wallet_service, settings):
+    for built in (store, secrets_client, token_service, wallet_service, settings):
         built.cache_clear()

@@ -87,9 +87,15 @@ def parse_request_time(value: str | None) -> datetime:
     return moment
 
 
-def load_private_key(pem: str | bytes) -> rsa.RSAPrivateKey:
-    """PKCS#8 or PKCS#1 ("BEGIN RSA PRIVATE KEY") PEM."""
-    key = serialization.load_pem_private_key(pem if isinstance(pem, bytes) else pem.encode(), password=None)
+def load_private_key(pem: str | bytes, *, trusted: bool = False) -> rsa.RSAPrivateKey:
+    """PKCS#8 or PKCS#1 ("BEGIN RSA PRIVATE KEY") PEM.
+
+    `trusted` skips cryptography's RSA consistency checks (about 30 ms, most of a key load): only for
+    a key from the operator's own secret, which OpenSSL's signing still guards against CRT faults.
+    """
+    key = serialization.load_pem_private_key(
+        pem if isinstance(pem, bytes) else pem.encode(), password=None, unsafe_skip_rsa_key_validation=trusted
+    )
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("not an RSA private key")
     return key

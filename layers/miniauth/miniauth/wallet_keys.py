@@ -1,16 +1,17 @@
 """The wallet's own signing keys, read once per container and re-read after a short time.
 
 Key material is a JSON document: {"currentKeyVersion": "2", "privateKeys": {"1": PEM, "2": PEM}}.
-In the cloud it is an AWS Secrets Manager secret (WALLET_KEY_SECRET), fetched through Powertools'
-parameters utility with caching; locally it is a file (WALLET_KEY_FILE), or under `sam local` the
-document itself (WALLET_KEY_DOCUMENT, from an --env-vars file). Rotation: add the new
-version, make it current, and drop the old one once merchants have its public key.
+In the cloud it is an AWS Secrets Manager secret (WALLET_KEY_SECRET), read with the DynamoDB client's
+botocore session and cached for WALLET_KEY_CACHE_SECONDS; locally it is a file (WALLET_KEY_FILE),
+or under `sam local` the document itself (WALLET_KEY_DOCUMENT, from an --env-vars file). Rotation:
+add the new version, make it current, and drop the old one once merchants have its public key.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -38,16 +39,35 @@ class WalletKey:
 
 @lru_cache(maxsize=8)
 def _parsed(pem: str) -> rsa.RSAPrivateKey:
-    return load_private_key(pem)
+    return load_private_key(pem, trusted=True)  # the operator's own secret: no 30 ms of checks at init
+
+
+_secrets: dict[str, tuple[float, dict[str, Any]]] = {}
+
+
+def _secret(secret_id: str, max_age: int) -> dict[str, Any]:
+    """The secret's JSON, kept for max_age seconds. Read through the botocore session the DynamoDB
+    client already has: no boto3 import and no second session loading AWS's endpoint data (60 ms)."""
+    hit = _secrets.get(secret_id)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < max_age:
+        return hit[1]
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from miniauth.runtime import secrets_client
+
+    try:
+        value = json.loads(secrets_client().get_secret_value(SecretId=secret_id)["SecretString"])
+    except (BotoCoreError, ClientError) as error:
+        raise WalletKeyUnavailable(f"the wallet key secret cannot be read: {type(error).__name__}") from None
+    _secrets[secret_id] = (now, value)
+    return value
 
 
 def _document() -> dict[str, Any]:
     secret = os.environ.get(SECRET_ENV)
     if secret:
-        from aws_lambda_powertools.utilities import parameters  # boto3: only where a secret is used
-
-        max_age = int(os.environ.get(CACHE_ENV, "300"))
-        return parameters.get_secret(secret, transform="json", max_age=max_age)  # type: ignore[return-value]
+        return _secret(secret, int(os.environ.get(CACHE_ENV, "300")))
     document = os.environ.get(DOCUMENT_ENV)
     if document:
         return json.loads(document)

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ValidationException
 
+from miniauth import runtime
 from miniauth.domain.ports import StorageThrottled
 from miniauth.observability import REPLAYS_DETECTED, count, count_refusal, instrument, logger
 from miniauth.protocol.envelope import proxy_answer, respond, version_of
@@ -88,4 +89,5 @@ def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return screened(app, event, context)
 
+    runtime.prepare()  # module level of every app.py: Lambda init
     return instrument(handler)

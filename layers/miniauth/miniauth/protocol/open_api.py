@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
+from miniauth import runtime
 from miniauth.domain.models import Client
 from miniauth.observability import instrument, logger
 from miniauth.protocol.api import resolver, screened
@@ -50,4 +51,5 @@ def open_api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], A
             return proxy_answer(UNKNOWN_EXCEPTION, version_of(event.get("resource")))
         return sign_response(event, screened(app, event, context), key)
 
+    runtime.prepare(wallet_key=True)  # module level of every app.py: Lambda init
     return instrument(handler)

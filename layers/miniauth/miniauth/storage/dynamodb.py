@@ -278,18 +278,58 @@ class _Cache:
         self._entries.clear()
 
 
+WARM_UP = "miniauth-warm-up"
+
+
+class _EmptyBody:
+    @staticmethod
+    def stream(**_: Any) -> Any:
+        yield b"{}"
+
+
+def _answer_locally(request: Any, **_: Any) -> Any:
+    from botocore.awsrequest import AWSResponse
+
+    return AWSResponse(request.url, 200, {}, _EmptyBody())
+
+
 class DynamoDBStore:
     """Registry + AuthorizationStore over the template's tables."""
 
     def __init__(self, settings: Settings, connection: Connection | None = None) -> None:
-        bind(settings.tables)
         self._connection = connection or Connection()
+        bind(settings.tables, self._connection)  # one botocore client for every table and transaction
         self._clients = _Cache(settings.registry_cache_seconds)
         self._apps = _Cache(settings.registry_cache_seconds)
 
     def clear_cache(self) -> None:
         self._clients.clear()
         self._apps.clear()
+
+    def session(self) -> Any:
+        """The botocore session behind the DynamoDB client, for other AWS clients to share."""
+        return self._connection.session
+
+    def warm_up(self) -> None:
+        """Run each kind of request the functions make through the client, answered locally, never sent.
+
+        botocore builds its serialisers, signer, endpoint rules and parsers on a client's first call
+        of each operation; done here, at init, the first request does not pay for them.
+        """
+        client = self._connection.client
+        table = ClientItem.Meta.table_name
+        key = {"authClientId": {"S": WARM_UP}}
+        never = "attribute_exists(authClientId) AND attribute_not_exists(authClientId)"  # writes nothing if sent
+        client.meta.events.register_first("before-send.dynamodb", _answer_locally, unique_id=WARM_UP)
+        try:
+            self._get(ClientItem, WARM_UP)
+            client.update_item(TableName=table, Key=key, ConditionExpression=never)
+            client.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": key}}])
+            client.transact_write_items(
+                TransactItems=[{"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": never}}]
+            )
+        finally:
+            client.meta.events.unregister("before-send.dynamodb", unique_id=WARM_UP)
 
     # -- Registry -------------------------------------------------------------------------------------
 
