@@ -235,6 +235,20 @@ MERCHANT_SCRIPT = textwrap.dedent("""
 """)
 
 
+def source_copy(into: Path, *names: str) -> Path:
+    """A clean copy of part of the checkout: pip builds in the source folder (build/, *.egg-info), and a stale
+    build/ there could put a deleted module back into the wheel. The checkout stays untouched."""
+    skip = shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "*.pyc")
+    for name in names:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, into / name, ignore=skip)
+        else:
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+    return into
+
+
 def fresh_venv(where: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, timeout=300)
     return where / "bin" / "python"
@@ -242,7 +256,7 @@ def fresh_venv(where: Path) -> Path:
 
 def test_the_sdk_installs_and_works_alone(tmp_path: Path, figures: list[str]) -> None:
     python = fresh_venv(tmp_path / "merchant")
-    pip(str(ROOT / "sdk"), python=str(python))
+    pip(str(source_copy(tmp_path / "src", "sdk") / "sdk"), python=str(python))
 
     client_id, app_id, path = "2022000000000001", "2021000000000001", "/v2/authorizations/applyToken"
     merchant, wallet = new_key(), new_key()
@@ -278,7 +292,8 @@ def test_the_sdk_installs_and_works_alone(tmp_path: Path, figures: list[str]) ->
 def test_the_tools_install_beside_the_runtime_and_serve(tmp_path: Path, figures: list[str]) -> None:
     """`pip install . ./sdk ./tools` into a fresh venv, then `miniauth serve` answers a whole flow."""
     python = fresh_venv(tmp_path / "operator")
-    pip(str(ROOT), str(ROOT / "sdk"), str(ROOT / "tools"), python=str(python), timeout=900)
+    src = source_copy(tmp_path / "src", "pyproject.toml", "README.md", "layers/miniauth", "sdk", "tools")
+    pip(str(src), str(src / "sdk"), str(src / "tools"), python=str(python), timeout=900)
     miniauth = python.parent / "miniauth"
     helped = subprocess.run([str(miniauth), "serve", "--help"], capture_output=True, text=True, timeout=60,
                             check=False)
