@@ -226,6 +226,10 @@ def test_expiry_over_http(short_lived: ServedApi) -> None:
     code = short_lived.auth_code()
     time.sleep(PAST_SHORT_TTL)
     assert refused(lambda: v1.apply_token(code, APP_ID)) == "EXPIRED_CODE"
+    # The local tables keep expired rows, as AWS does for hours: DynamoDB Local's TTL would delete
+    # them within seconds and turn these answers into INVALID_* by chance.
+    ttl = Tables(short_lived.state["dynamodbEndpoint"]).client.describe_time_to_live(TableName="AuthCodesTable")
+    assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
 
 
 def test_process_fail_when_the_user_is_gone(served: ServedApi) -> None:

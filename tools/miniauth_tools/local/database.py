@@ -82,5 +82,9 @@ def dynamodb_client(endpoint_url: str, region: str | None = None) -> Any:
 
 
 def ensure_tables(endpoint_url: str, template: Template, region: str | None = None) -> list[str]:
-    """Create the template's tables that are missing at the endpoint; returns the names created."""
-    return create_tables(dynamodb_client(endpoint_url, region), template)
+    """Create the template's tables that are missing at the endpoint; returns the names created.
+
+    TTL stays off locally (see create_tables): every read checks expiry itself, and expired rows stay
+    readable as they do on AWS for hours after they expire, so a merchant sees EXPIRED_* answers.
+    """
+    return create_tables(dynamodb_client(endpoint_url, region), template, enable_ttl=False)

@@ -182,8 +182,12 @@ class Template:
         raise KeyError(logical_id)
 
 
-def create_tables(client: Any, template: Template) -> list[str]:
-    """Create the template's tables (skipping existing ones) with a boto3/botocore DynamoDB client."""
+def create_tables(client: Any, template: Template, enable_ttl: bool = True) -> list[str]:
+    """Create the template's tables (skipping existing ones) with a boto3/botocore DynamoDB client.
+
+    `enable_ttl=False` leaves TTL off: DynamoDB Local deletes an expired item within seconds, where
+    AWS takes hours to days, so a local server would answer "unknown" where AWS answers "expired".
+    """
     existing = set(client.list_tables().get("TableNames", []))
     created = []
     for definition in template.table_definitions().values():
@@ -191,7 +195,7 @@ def create_tables(client: Any, template: Template) -> list[str]:
         if name in existing:
             continue
         client.create_table(**definition["create"])
-        if definition["ttl_attribute"]:
+        if enable_ttl and definition["ttl_attribute"]:
             client.update_time_to_live(
                 TableName=name,
                 TimeToLiveSpecification={"AttributeName": definition["ttl_attribute"], "Enabled": True},
