@@ -6,7 +6,7 @@ SAM_VENV := .venv-sam
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv dynamodb-local browser run demo test load bench lint validate rehearse sam-build sam-local pr clean
+.PHONY: venv dynamodb-local browser run demo test test-unit test-integration test-e2e load bench lint validate rehearse sam-build sam-local pr clean
 
 # Three distributions, editable: the runtime (what the layer ships), the merchant SDK and the tools.
 $(BIN)/.installed: pyproject.toml sdk/pyproject.toml tools/pyproject.toml
@@ -35,12 +35,21 @@ run: venv  ## the whole API on http://127.0.0.1:3000 with demo data (DynamoDB Lo
 demo: venv  ## the authorization flow over HTTP against `make run` (or a server it starts)
 	$(BIN)/miniauth demo
 
-test: venv dynamodb-local  ## the whole test suite (moto in process, DynamoDB Local over HTTP; no AWS account, no Docker)
+test: venv dynamodb-local  ## every tier: unit, then integration (moto), then e2e (HTTP); no AWS account, no Docker
 	$(BIN)/python -m pytest
+
+test-unit: venv  ## the rules on an in-memory store, sockets blocked: seconds
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: venv  ## the DynamoDB adapter and the handlers on moto, tables from template.yaml
+	$(BIN)/python -m pytest tests/integration
+
+test-e2e: venv dynamodb-local  ## servers over HTTP, the browser test, sam local
+	$(BIN)/python -m pytest tests/e2e
 
 LOAD_ARGS ?=
 load: venv dynamodb-local  ## 2,000 complete flows from 16 merchant threads over HTTP, then an audit of the tables (LOAD_ARGS=--flows N ...)
-	$(BIN)/python tests/load.py $(LOAD_ARGS)
+	$(BIN)/python tests/e2e/load.py $(LOAD_ARGS)
 
 BENCH_ARGS ?=
 bench: venv  ## cold init, first/warm call cost, DynamoDB requests, load and layer size, each next to its floor (BENCH_ARGS=--quick ...)
@@ -70,7 +79,7 @@ sam-local: venv $(SAM_VENV)/.installed  ## sam local start-api for this machine'
 	$(BIN)/python scripts/sam_local.py $(SAM_LOCAL_ARGS)
 
 rehearse: venv  ## create the SAM-transformed stack in moto's CloudFormation (offline deploy rehearsal)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_rehearsal.py
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration/test_rehearsal.py
 
 pr: lint validate test
 

@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 15; --quick 2)")
     parser.add_argument("--calls", type=int, help="warm calls per container (default 40; --quick 8)")
     parser.add_argument("--load", default=None,
-                        help="flows for tests/load.py, comma-separated, or 'none' (default 300,2000; --quick 12)")
+                        help="flows for tests/e2e/load.py, comma-separated, or 'none' (default 300,2000; --quick 12)")
     parser.add_argument("--no-layer", action="store_true", help="skip building the layer")
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 15)
@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     loads = []
     if flows != "none":
         for n in (int(x) for x in flows.split(",")):
-            print(f"bench: tests/load.py --flows {n} ...", file=sys.stderr, flush=True)
+            print(f"bench: tests/e2e/load.py --flows {n} ...", file=sys.stderr, flush=True)
             loads.append(load.run(n))
     built, method = (None, "skipped (--no-layer)") if args.no_layer else layer.build(args.quick)
 
@@ -146,13 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # -- throughput
     for result in loads:
         figure = result["calls_per_s"] if result["ok"] else "failed"
-        table.add("throughput", f"tests/load.py --flows {result['flows']}", "", figure, "", "", "", "",
+        table.add("throughput", f"tests/e2e/load.py --flows {result['flows']}", "", figure, "", "", "", "",
                   f"calls/s in {result['seconds']} s, {result['errors']} errors")
     if loads:
         closing["load"] = ", ".join(f"{r['flows']} flows {r['calls_per_s'] if r['ok'] else 'failed'} calls/s"
                                     for r in loads)
     else:
-        table.add("throughput", "tests/load.py", "", "skipped", "", "", "", "", "--load none")
+        table.add("throughput", "tests/e2e/load.py", "", "skipped", "", "", "", "", "--load none")
     # -- layer
     if built is not None:
         unzipped, zipped, largest, shipped = layer.sizes(built)

@@ -147,9 +147,6 @@ class FakeStore:
     def clear_cache(self) -> None:
         pass
 
-    def first_receipt(self, *_: Any) -> bool:
-        return True  # the replay marker: every bench request is signed anew
-
     def client(self, client_id: str) -> Any:
         return self.d["client"] if client_id == CLIENT_ID else None
 
@@ -169,7 +166,10 @@ class FakeStore:
         return None
 
     def grant_user_and_epoch(self, grant_id: str, user_id: str, app_id: str) -> tuple[Any, Any, int]:
-        return (self.d["grant"] if grant_id == GRANT_ID else None, self.user(user_id), 0)  # never withdrawn
+        return (self.d["grant"] if grant_id == GRANT_ID else None, self.user(user_id), 0)
+
+    def first_receipt(self, *_: Any) -> bool:
+        return True  # every canned event is signed afresh
 
     def redeem_code(self, *_: Any) -> None:
         pass

@@ -1,4 +1,4 @@
-"""Throughput of the local server on its default engine: `tests/load.py` for N flows, as calls/s."""
+"""Throughput of the local server on its default engine: `tests/e2e/load.py` for N flows, as calls/s."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from environment import PYTHON, ROOT
 
 
 def run(flows: int, clients: int = 16) -> dict[str, object]:
-    out = subprocess.run([PYTHON, str(ROOT / "tests" / "load.py"), "--flows", str(flows), "--clients", str(clients)],
-                         cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run([PYTHON, str(ROOT / "tests" / "e2e" / "load.py"), "--flows", str(flows),
+                          "--clients", str(clients)], cwd=ROOT, capture_output=True, text=True)
     line = next((x for x in out.stdout.splitlines() if x.startswith("load: ") and "calls/s" in x), "")
     engine = re.search(r"DynamoDB: (\S+ \S+)", out.stdout + out.stderr)
     found = re.search(r"in ([\d.]+) s, [\d.]+ flows/s, (\d+) calls/s.*?(\d+) errors", line)

@@ -17,6 +17,7 @@ for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
 
 import tempfile  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import boto3  # noqa: E402
 import pytest  # noqa: E402
@@ -77,6 +78,18 @@ def rotated_wallet_key(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> obj
     document.write_text(key_document({"1": private_pem(WALLET_KEY), "2": private_pem(rotated)}, "2"))
     monkeypatch.setenv("WALLET_KEY_FILE", str(document))
     return rotated
+
+
+TESTS = Path(__file__).resolve().parent
+TIERS = {"unit", "integration", "e2e"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test carries its tier's marker (its folder's name), so `-m "not e2e"` and the like select tiers."""
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0] if TESTS in item.path.parents else None
+        if folder in TIERS:
+            item.add_marker(folder)
 
 
 # Figures the hardening suites measure (fuzzed cases, throughput, latency), printed after the run.

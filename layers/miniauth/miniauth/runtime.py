@@ -13,21 +13,26 @@ from miniauth.domain.wallet import WalletService
 from miniauth.storage.dynamodb import DynamoDBStore
 
 _clock: Clock = SystemClock()
+_store: DynamoDBStore | None = None  # set only by use_store (the unit tests' in-memory store)
 
 
 def clock() -> Clock:
     return _clock
 
 
-@lru_cache(maxsize=1)
 def store() -> DynamoDBStore:
+    return _store if _store is not None else _dynamodb_store()
+
+
+@lru_cache(maxsize=1)
+def _dynamodb_store() -> DynamoDBStore:
     return DynamoDBStore(settings())
 
 
 @lru_cache(maxsize=1)
 def secrets_client() -> Any:
     """Secrets Manager, from the DynamoDB connection's botocore session (its loaded data is shared)."""
-    return store().session().create_client("secretsmanager")
+    return _dynamodb_store().session().create_client("secretsmanager")  # an in-memory store has no session
 
 
 @lru_cache(maxsize=1)
@@ -60,6 +65,13 @@ def use_clock(clock: Clock) -> None:
     reset()
 
 
+def use_store(fake: object | None) -> None:
+    """Unit tests run the services and handlers on an in-memory store with the same ports; None: DynamoDB again."""
+    global _store
+    _store = fake  # type: ignore[assignment]  # any Registry + AuthorizationStore + first_receipt
+    reset()
+
+
 def reset() -> None:
-    for built in (store, secrets_client, token_service, wallet_service, settings):
+    for built in (_dynamodb_store, secrets_client, token_service, wallet_service, settings):
         built.cache_clear()

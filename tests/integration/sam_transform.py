@@ -17,7 +17,7 @@ from samtranslator.public.parser import Parser
 from samtranslator.public.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 REGION = "us-east-1"
 

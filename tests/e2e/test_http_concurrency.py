@@ -1,6 +1,6 @@
 """Races over real HTTP: `miniauth serve` with several worker processes, merchants in threads started together.
 
-tests/test_concurrency.py runs the same races in one process against a serialised moto; here each request is
+tests/integration/test_concurrency.py runs the same races in one process against a serialised moto; here each request is
 signed, sent, handled by whichever worker is free, and the tables are read back afterwards. Inside the retry
 window (the template's 30 s) a re-presented code or refresh token gets a fresh pair and the previous pair is
 revoked, so the property checked is "exactly one live pair", not "exactly one success".

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import http.server
 import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -23,7 +20,6 @@ from miniauth_sdk import (
     RawResponse,
     ResponseVerificationError,
     TransportError,
-    UrllibTransport,
 )
 
 from support import (
@@ -181,7 +177,7 @@ def test_merchant_key_rotation(api: Api) -> None:
     from miniauth.storage.items import ClientItem
 
     second = new_key()
-    ClientItem.get(CLIENT_ID).update(actions=[ClientItem.public_keys.set({"2": public_pem(second)})])
+    runtime.store().update(ClientItem, CLIENT_ID, public_keys={"2": public_pem(second)})  # the in-memory store
     runtime.store().clear_cache()
     with pytest.raises(OpenApiError) as old:
         merchant(api).apply_token(api.auth_code(), APP_ID)
@@ -410,43 +406,3 @@ def test_construction_and_files(api: Api, tmp_path: Any) -> None:
         MerchantClient(BASE_URL, CLIENT_ID, key_file.read_text(), wallet_file.read_text(), api_version="v3")
     with pytest.raises(ValueError):
         MerchantClient(BASE_URL, CLIENT_ID, "not a pem", wallet_file.read_text())
-
-
-# -- the default transport, over real HTTP on 127.0.0.1 --------------------------------------------------
-
-
-@pytest.fixture
-def echo_server() -> Iterator[str]:
-    class Echo(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            status = 418 if self.path.endswith("/teapot") else 200
-            self.send_response(status)
-            self.send_header("Client-Id", self.headers["Client-Id"] or "")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_urllib_transport_returns_error_statuses_and_raises_on_no_answer(echo_server: str) -> None:
-    transport = UrllibTransport(timeout=5)
-    ok = transport(echo_server + "/v2/x", b'{"a":1}', {"Client-Id": "42", "Content-Type": "application/json"})
-    assert (ok.status, ok.body, ok.header("client-id")) == (200, b'{"a":1}', "42")
-    teapot = transport(echo_server + "/teapot", b"{}", {"Client-Id": "42"})
-    assert (teapot.status, teapot.body) == (418, b"{}")
-
-    with pytest.raises(TransportError) as refused:
-        transport("http://127.0.0.1:9/v2/x", b"{}", {})
-    assert refused.value.retryable and refused.value.unsent and refused.value.http_status is None
-    with pytest.raises(TransportError, match="http and https"):
-        transport("file:///etc/passwd", b"{}", {})

@@ -1,7 +1,7 @@
 """Load over HTTP: complete authorization flows from concurrent merchant threads, then an audit of the tables.
 
-    python tests/load.py [--flows 2000] [--clients 16] [--workers 4] [--engine dynamodb-local|moto]
-    python tests/load.py --url http://127.0.0.1:3000 --state-dir .local   # against a running `miniauth serve`
+    python tests/e2e/load.py [--flows 2000] [--clients 16] [--workers 4] [--engine dynamodb-local|moto]
+    python tests/e2e/load.py --url http://127.0.0.1:3000 --state-dir .local   # against a running `miniauth serve`
 
 A flow is what a merchant does with one user's authorization: getAuthCode (the wallet) -> applyToken ->
 inquiryUserInfo -> refresh -> inquiryUserInfo with the new token -> revoke. The SDK runs with retries=0, so
@@ -238,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.url:
             url, state, pid = args.url, json.loads((Path(args.state_dir) / "server.json").read_text()), None
         else:
+            # served.py needs support.py from the tests folder, on the path under pytest but not as a script.
+            sys.path.append(str(Path(__file__).resolve().parents[1]))
             from served import ServedApi  # only needed, with its test keys, when starting a server
 
             state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))

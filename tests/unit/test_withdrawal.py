@@ -8,63 +8,20 @@ count its requests, race it against getAuthCode, applyToken and inquiryUserInfo,
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
-from botocore.handlers import BUILTIN_HANDLERS
 
 from miniauth import runtime
 from miniauth.config import settings
 from miniauth.results import MiniauthError
-from miniauth.storage.items import ITEMS
 
 from support import APP_ID, SECOND_APP_ID, USER_ID, Answer, Api, FakeClock, SerialisedMoto, snapshot
 
 GET_AUTH_CODE = "/wallet/getAuthCode"
 LIST_AUTHORIZATIONS = "/wallet/authorizations/list"
 REVOKE_AUTHORIZATION = "/wallet/authorizations/revoke"
-
-
-class DynamoDBFaults:
-    """A botocore hook on every DynamoDB call: counts them, and throttles the n-th one when told to."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.throttle_at: int | None = None
-
-    def __call__(self, model: Any, **_: Any) -> None:
-        self.names.append(model.name)
-        if self.throttle_at is not None and len(self.names) == self.throttle_at:
-            error = {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds"}
-            raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
-
-    def during(self, action: Any, throttle_at: int | None = None) -> Any:
-        self.names.clear()
-        self.throttle_at = throttle_at
-        try:
-            return action()
-        finally:
-            self.throttle_at = None
-
-
-@pytest.fixture
-def faults(api: Api) -> Iterator[DynamoDBFaults]:
-    hook = DynamoDBFaults()
-    BUILTIN_HANDLERS.append(("before-call.dynamodb", hook))
-    # Fresh botocore clients pick the hook up.
-    for model in ITEMS.values():
-        model._connection = None
-    runtime.reset()
-    try:
-        yield hook
-    finally:
-        BUILTIN_HANDLERS.remove(("before-call.dynamodb", hook))
-        for model in ITEMS.values():
-            model._connection = None
-        runtime.reset()
 
 
 def withdraw(api: Api, app_id: str = APP_ID) -> Answer:
@@ -102,45 +59,6 @@ def assert_nothing_live(api: Api, held: dict[str, Any]) -> None:
     assert api.apply_code(held["pending_code"]).code == "INVALID_AUTHCODE"
     assert APP_ID not in listed_apps(api)
     assert live(api, [held["other_app_access"]], app_id=SECOND_APP_ID) == [held["other_app_access"]]
-
-
-# -- a throttle part-way, then a retry ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("throttle_at", [1, 2, 3, 4, 5, 6])
-def test_a_throttled_withdrawal_is_all_or_nothing_and_its_retry_leaves_nothing_live(
-    api: Api, faults: DynamoDBFaults, throttle_at: int
-) -> None:
-    """DynamoDB throttles the withdrawal's n-th request. Whatever n, the tables never show the app gone from
-    the list while its tokens still work (or the reverse), and the wallet's retry kills every grant."""
-    held = authorize(api)
-
-    first = faults.during(lambda: withdraw(api), throttle_at=throttle_at)
-
-    assert first.code in ("SUCCESS", "REQUEST_TRAFFIC_EXCEED_LIMIT"), first.body
-    still_live = live(api, held["access"])
-    assert still_live in ([], held["access"]), "a throttled withdrawal left some grants live and some dead"
-    assert (APP_ID in listed_apps(api)) == bool(still_live), "the list disagrees with what the tokens can do"
-    if first.code == "SUCCESS":
-        assert still_live == []
-
-    assert withdraw(api).code == "SUCCESS"
-    assert_nothing_live(api, held)
-
-
-def test_a_withdrawal_costs_the_same_requests_however_many_grants_there_are(
-    api: Api, faults: DynamoDBFaults
-) -> None:
-    api.tokens(["auth_user"])
-    assert faults.during(lambda: withdraw(api, app_id=APP_ID)).code == "SUCCESS"
-    one_grant = list(faults.names)
-    for _ in range(12):  # 12 redeemed grants and 12 unredeemed silent codes
-        api.apply_code(api.auth_code(["auth_user"], app_id=SECOND_APP_ID), app_id=SECOND_APP_ID)
-        api.auth_code(["auth_base"], app_id=SECOND_APP_ID)
-    assert faults.during(lambda: withdraw(api, app_id=SECOND_APP_ID)).code == "SUCCESS"
-    many_grants = list(faults.names)
-
-    assert one_grant == many_grants == ["GetItem", "UpdateItem"]  # the user, then the consent item
 
 
 def test_a_retried_withdrawal_is_success_and_changes_nothing(api: Api, dynamodb: Any) -> None:

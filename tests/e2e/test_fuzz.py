@@ -51,7 +51,7 @@ def st_run(url: str, state: Path, workdir: Path) -> tuple[subprocess.CompletedPr
         command += ["--seed", os.environ["MINIAUTH_FUZZ_SEED"]]
     env = {
         **os.environ,
-        "SCHEMATHESIS_HOOKS": str(ROOT / "tests" / "fuzz_hooks.py"),
+        "SCHEMATHESIS_HOOKS": str(ROOT / "tests" / "e2e" / "fuzz_hooks.py"),
         "MINIAUTH_FUZZ_STATE": str(state / "server.json"),
         "MINIAUTH_FUZZ_TALLY": str(tally),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "miniauth"), str(ROOT / "sdk"),

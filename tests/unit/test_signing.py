@@ -160,8 +160,8 @@ def test_every_response_is_signed_by_the_wallet(api: Api) -> None:
 
 def test_client_key_rotation(api: Api) -> None:
     second = new_key()
-    ClientItem.get(CLIENT_ID).update(
-        actions=[ClientItem.public_keys.set({"1": public_pem(MERCHANT_KEYS[CLIENT_ID]), "2": public_pem(second)})]
+    runtime.store().update(
+        ClientItem, CLIENT_ID, public_keys={"1": public_pem(MERCHANT_KEYS[CLIENT_ID]), "2": public_pem(second)}
     )
     runtime.store().clear_cache()
     tokens = api.tokens()
@@ -169,7 +169,7 @@ def test_client_key_rotation(api: Api) -> None:
     assert call(api, signed_headers(PATH, body, CLIENT_ID), body).code == "SUCCESS"
     assert call(api, signed_headers(PATH, body, CLIENT_ID, key=second, key_version="2"), body).code == "SUCCESS"
 
-    ClientItem.get(CLIENT_ID).update(actions=[ClientItem.public_keys.set({"2": public_pem(second)})])
+    runtime.store().update(ClientItem, CLIENT_ID, public_keys={"2": public_pem(second)})
     runtime.store().clear_cache()
     assert call(api, signed_headers(PATH, body, CLIENT_ID), body).code == "INVALID_SIGNATURE"
     assert call(api, signed_headers(PATH, body, CLIENT_ID, key=second, key_version="2"), body).code == "SUCCESS"

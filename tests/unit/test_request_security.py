@@ -8,9 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from cryptography.hazmat.primitives.asymmetric import rsa
-from pynamodb.exceptions import PutError
 
 from miniauth import runtime, signing
 from miniauth.config import settings
@@ -155,24 +154,6 @@ def test_an_expired_marker_counts_as_absent(api: Api, dynamodb: Any, clock: Fake
     assert api.raw(INQUIRY, body, headers).code == "INVALID_SIGNATURE"  # and it is recorded anew
 
 
-def test_a_throttled_marker_write_is_a_retryable_refusal(api: Api, dynamodb: Any,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    code = api.auth_code(["auth_user"])
-
-    def throttled(*_: Any, **__: Any) -> None:
-        error = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                            "PutItem")
-        raise PutError("Failed to put item", error)
-
-    monkeypatch.setattr(RequestReplayItem, "save", throttled)
-    before = every_table(dynamodb)
-    answer = api.apply_code(code)
-    assert (answer.code, answer.result_status) == ("REQUEST_TRAFFIC_EXCEED_LIMIT", "U")
-    assert every_table(dynamodb) == before
-    monkeypatch.undo()
-    assert api.apply_code(code).code == "SUCCESS"  # the code was never touched
-
-
 def test_only_requests_whose_signature_verified_leave_a_marker(api: Api, dynamodb: Any) -> None:
     body, headers = signed(INQUIRY, {"appId": APP_ID, "authClientId": CLIENT_ID, "accessToken": "x" * 40},
                            key=STRANGER_KEY)
@@ -187,13 +168,14 @@ def test_only_requests_whose_signature_verified_leave_a_marker(api: Api, dynamod
 
 
 def _secret_fails(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
-    from aws_lambda_powertools.utilities import parameters
+    """Secrets Manager, which the wallet key is read from (through runtime.secrets_client), fails with `error`."""
 
-    def fetch(*_: Any, **__: Any) -> Any:
-        raise error
+    class Failing:
+        def get_secret_value(self, **_: Any) -> Any:
+            raise error
 
     monkeypatch.setenv("WALLET_KEY_SECRET", "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallet-keys")
-    monkeypatch.setattr(parameters, "get_secret", fetch)
+    monkeypatch.setattr(runtime, "secrets_client", Failing)
 
 
 def _document(monkeypatch: pytest.MonkeyPatch, document: str | None) -> None:
@@ -211,8 +193,7 @@ def _short_wallet_key() -> str:
 
 KEY_FAULTS = {
     "secrets-manager-unreachable": lambda mp: _secret_fails(
-        mp, __import__("aws_lambda_powertools.utilities.parameters", fromlist=["GetParameterError"])
-        .GetParameterError("An error occurred (ThrottlingException)")),
+        mp, EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com")),
     "botocore-error": lambda mp: _secret_fails(mp, ClientError({"Error": {"Code": "AccessDeniedException"}},
                                                                "GetSecretValue")),
     "not-json": lambda mp: _document(mp, "{not json"),
@@ -267,8 +248,8 @@ def test_the_key_loaded_first_signs_the_answer(api: Api, monkeypatch: pytest.Mon
 
 def _weak_key_registered() -> rsa.RSAPrivateKey:
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    ClientItem.get(CLIENT_ID).update(actions=[ClientItem.public_keys.set(
-        {"1": public_pem(MERCHANT_KEYS[CLIENT_ID]), "5": public_pem(weak)})])
+    runtime.store().update(ClientItem, CLIENT_ID,
+                           public_keys={"1": public_pem(MERCHANT_KEYS[CLIENT_ID]), "5": public_pem(weak)})
     runtime.store().clear_cache()
     return weak
 
