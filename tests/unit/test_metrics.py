@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from miniauth.local.template import Template
+from miniauth_tools.local.template import Template
 
 from support import TEMPLATE, Api
 
