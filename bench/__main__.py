@@ -139,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     closing["own"] = f"own {min(owns):.1f}-{max(owns):.1f}x crypto floor"
     # -- requests
     for op, first, warm_names in requests:
-        minimum = 1 if op == "unknownCode" else 2
+        # Open API: the replay marker's PutItem, the first read, the write (a refusal judged from the read: 2).
+        minimum = {"unknownCode": 2, "getAuthCode": 2}.get(op, 3)
         table.add("requests", op, "", len(warm_names), "", minimum, f"{len(warm_names) / minimum:.1f}x", "minimum",
                   f"{' + '.join(warm_names)} (cold registry: {len(first)})")
     closing["requests"] = "requests " + "/".join(str(len(w)) for _, _, w in requests)

@@ -58,6 +58,8 @@ class Canned:
                               **common),
             "refresh": m.Token(self.refresh_hash, m.TokenKind.REFRESH, GRANT_ID, issued_at=now,
                                expires_at=later, **common),
+            "consent": m.Consent(USER_ID, APP_ID, scopes=frozenset(SCOPES), open_user_info=True, consented_at=now,
+                                 updated_at=now),
             "grant": m.Grant(GRANT_ID, scopes=tuple(SCOPES), status=m.GrantStatus.ACTIVE, created_at=now,
                              expires_at=later, access_hash=self.access_hash, refresh_hash=self.refresh_hash,
                              access_expires_at=later, **common),
@@ -70,7 +72,7 @@ class Canned:
 
         d = self.domain()
         tables = settings().tables
-        c, code, grant = d["client"], d["code"], d["grant"]
+        c, code, grant, consent = d["client"], d["code"], d["grant"], d["consent"]
         made = {
             (tables.clients, CLIENT_ID): i.ClientItem(CLIENT_ID, name=c.name, allowed_scopes=SCOPES,
                                                       public_keys={"1": self.merchant_public_pem}),
@@ -83,6 +85,9 @@ class Canned:
                 GRANT_ID, user_id=USER_ID, app_id=APP_ID, client_id=CLIENT_ID, scopes=SCOPES, status="ACTIVE",
                 created_at=grant.created_at, expires_at=grant.expires_at, access_hash=self.access_hash,
                 refresh_hash=self.refresh_hash, access_expires_at=grant.access_expires_at),
+            (tables.consents, USER_ID): i.ConsentItem(
+                USER_ID, APP_ID, consented_scopes=set(SCOPES), open_user_info=True, consented_at=consent.consented_at,
+                updated_at=consent.updated_at),
         }
         for name in ("access", "refresh"):
             t = d[name]
@@ -103,7 +108,8 @@ class _Raw:
 class DynamoDBStub:
     """A botocore `before-send.dynamodb` handler: answers from canned items, costs nothing, counts requests.
 
-    Reads find items by their key; writes succeed (every condition holds); queries find nothing.
+    Reads find items by their (first) key value; writes succeed (every condition holds, so the replay
+    marker's PutItem records a first receipt); queries find nothing.
     """
 
     def __init__(self, items: dict[tuple[str, str], dict[str, Any]]) -> None:
@@ -165,11 +171,16 @@ class FakeStore:
                 return self.d[name]
         return None
 
-    def grant_user_and_epoch(self, grant_id: str, user_id: str, app_id: str) -> tuple[Any, Any, int]:
-        return (self.d["grant"] if grant_id == GRANT_ID else None, self.user(user_id), 0)
-
     def first_receipt(self, *_: Any) -> bool:
-        return True  # every canned event is signed afresh
+        return True
+
+    def consent(self, user_id: str, app_id: str) -> Any:
+        return self.d["consent"] if (user_id, app_id) == (USER_ID, APP_ID) else None
+
+    def grant_user_and_epoch(self, grant_id: str, user_id: str, app_id: str) -> tuple[Any, Any, int]:
+        consent = self.consent(user_id, app_id)
+        return (self.d["grant"] if grant_id == GRANT_ID else None, self.user(user_id),
+                consent.epoch if consent else 0)
 
     def redeem_code(self, *_: Any) -> None:
         pass

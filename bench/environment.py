@@ -27,9 +27,9 @@ class Setup:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
 
-        from miniauth.local.template import Template
         from miniauth.signing import load_private_key  # noqa: F401  (fails early without the venv)
         from miniauth.wallet_keys import key_document
+        from miniauth_tools.local.template import Template
 
         def pems() -> tuple[str, str]:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -58,7 +58,7 @@ def events(operation: str, count: int, merchant_key: Any) -> list[dict[str, Any]
     """Signed API Gateway proxy events, made before the clock starts."""
     from miniauth import signing
     from miniauth.clock import SystemClock, iso8601
-    from miniauth.local.events import proxy_event
+    from miniauth_tools.local.events import proxy_event
 
     from canned import CLIENT_ID
 
@@ -164,7 +164,7 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
             return "Item" in client.get_item(TableName=os.environ["CLIENTS_TABLE"],
                                               Key={"authClientId": {"S": CLIENT_ID}})
     else:
-        from miniauth.local.functions import LambdaContext
+        from miniauth_tools.local.functions import LambdaContext
 
         sys.path[:0] = [config["code_dir"], config["layer_dir"]]
         import app  # what the Lambda runtime does at init

@@ -170,7 +170,7 @@ class Timed:
     """A transport that records how long each POST took, per path."""
 
     def __init__(self, timeout: float = 60) -> None:
-        from miniauth.sdk import UrllibTransport
+        from miniauth_sdk import UrllibTransport
 
         self.inner = UrllibTransport(timeout)
         self.times: dict[str, list[float]] = {}
@@ -186,8 +186,8 @@ class Timed:
 
 def flow(url: str, state_dir: Path, timed: Timed, user: str, app: str) -> None:
     """One flow, every function once: getAuthCode, applyToken, inquiryUserInfo, refresh, revoke, withdraw."""
-    from miniauth.local.walkthrough import DEMO_CLIENT, Deviation, post_wallet
-    from miniauth.sdk import MerchantClient
+    from miniauth_sdk import MerchantClient
+    from miniauth_tools.local.walkthrough import DEMO_CLIENT, Deviation, post_wallet
 
     state = json.loads((state_dir / "server.json").read_text())
     merchant = MerchantClient.from_files(url, DEMO_CLIENT, state["merchantKeys"][DEMO_CLIENT],
@@ -257,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
 
     host_network = args.network == "host" or (args.network == "auto" and not docker_has_bridge(docker))
     state_dir = ROOT / ".local" / "sam-local"
-    serve = [sys.executable, "-m", "miniauth.cli", "serve", "--port", "0", "--state-dir", str(state_dir),
+    serve = [sys.executable, "-m", "miniauth_tools.cli", "serve", "--port", "0", "--state-dir", str(state_dir),
              "--workers", "1", "--dynamodb-host", "127.0.0.1" if host_network else "0.0.0.0"]  # noqa: S104 bridged containers reach it
     with contextlib.ExitStack() as stack:
         served_process = stack.enter_context(process(serve, logs / "serve.log", env))
@@ -299,11 +299,11 @@ def run(args: argparse.Namespace) -> int:
         wait_http(url + "/", 60)
         print(f"sam local start-api ready in {time.monotonic() - begun:.0f} s: {url}", flush=True)
 
-        from miniauth.local.walkthrough import DEMO_APP, DEMO_USER
+        from miniauth_tools.local.walkthrough import DEMO_APP, DEMO_USER
 
         cold, warm, served = Timed(), Timed(), Timed()
         flow(url, state_dir, cold, DEMO_USER, DEMO_APP)
-        demo = subprocess.run([sys.executable, "-m", "miniauth.cli", "demo", "--url", url, "--state-dir",
+        demo = subprocess.run([sys.executable, "-m", "miniauth_tools.cli", "demo", "--url", url, "--state-dir",
                                str(state_dir), "--retry-grace", str(SAM_RETRY_GRACE)], cwd=ROOT, env=env)
         if demo.returncode != 0:
             raise Failure(f"the demo failed against sam local (sam output: {logs / 'sam.log'})")

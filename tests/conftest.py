@@ -34,8 +34,8 @@ os.environ["WALLET_KEY_FILE"] = _wallet_key_file.name
 
 from miniauth import runtime  # noqa: E402
 from miniauth.clock import SystemClock  # noqa: E402
-from miniauth.local.demo import CLIENTS, seed  # noqa: E402
-from miniauth.local.template import create_tables  # noqa: E402
+from miniauth_tools.local.demo import CLIENTS, seed  # noqa: E402
+from miniauth_tools.local.template import create_tables  # noqa: E402
 
 
 @pytest.fixture

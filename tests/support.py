@@ -15,11 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from miniauth import runtime, signing
 from miniauth.clock import iso8601
-from miniauth.local.events import proxy_event
-from miniauth.local.functions import LambdaContext, load_handler
-from miniauth.local.template import Template
-from miniauth.sdk import MerchantClient, RawResponse
-from miniauth.sdk.client import fresh_request_time
+from miniauth_sdk import MerchantClient, RawResponse
+from miniauth_sdk.client import fresh_request_time
+from miniauth_tools.local.events import proxy_event
+from miniauth_tools.local.functions import LambdaContext, load_handler
+from miniauth_tools.local.template import Template
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"

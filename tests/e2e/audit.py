@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from miniauth.sdk import TokenPair
+from miniauth_sdk import TokenPair
 
 from stored import AUTH_CODES, GRANTS, TOKENS, Tables
 

@@ -20,7 +20,7 @@ import schemathesis
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 
-from miniauth.sdk import MerchantClient
+from miniauth_sdk import MerchantClient
 
 CLIENT_ID = "2022000000000001"
 SIGNED = ("Client-Id", "Request-Time", "Signature")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from miniauth.sdk import MerchantClient, UrllibTransport
+from miniauth_sdk import MerchantClient, UrllibTransport
 
 from audit import Audit, Held, audit
 from stored import Tables

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from miniauth.sdk import MerchantClient, UrllibTransport
+from miniauth_sdk import MerchantClient, UrllibTransport
 
 from support import APP_ID, ROOT, USER_ID
 
@@ -25,7 +25,7 @@ READY = re.compile(r"^miniauth local API: (http://127\.0\.0\.1:\d+)")
 class ServedApi:
     def __init__(self, state_dir: Path, *args: str, command: list[str] | None = None) -> None:
         self.state_dir = state_dir
-        self.command = command or [sys.executable, "-m", "miniauth.cli", "serve", "--port", "0",
+        self.command = command or [sys.executable, "-m", "miniauth_tools.cli", "serve", "--port", "0",
                                    "--state-dir", str(state_dir), "--workers", "2", *args]
         self.output: list[str] = []
         self.url = ""

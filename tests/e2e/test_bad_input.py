@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from miniauth.sdk import MerchantClient
+from miniauth_sdk import MerchantClient
 
 from served import ServedApi
 from stored import Tables

@@ -38,6 +38,7 @@ def test_quick_bench_prints_every_section_with_sane_figures() -> None:
         assert float(own[3]) < float(total[3]), (own, total)  # botocore's share is real work
         assert float(row(f"{op} (stub DynamoDB)")[3]) > 0
         assert int(row(op)[3]) == 3  # the request budget of tests/integration/test_storage.py: replay marker + 2
+        assert row(op)[8].startswith("PutItem + "), row(op)  # the replay marker is written first
     assert int(row("unknownCode")[3]) == 2  # the replay marker, then the read that finds nothing
 
     throughput = next(r for r in rows if r[0].strip() == "throughput")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from miniauth.sdk import MerchantClient, OpenApiError, TransportError, UrllibTransport
+from miniauth_sdk import MerchantClient, OpenApiError, TransportError, UrllibTransport
 
 from served import ServedApi
 from stored import Tables
@@ -301,7 +301,7 @@ def test_fifty_concurrent_redemptions_leave_one_working_token(default_window: Se
 
 def test_miniauth_demo_exits_zero_against_the_server(served: ServedApi) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "miniauth.cli", "demo", "--url", served.url, "--state-dir", str(served.state_dir),
+        [sys.executable, "-m", "miniauth_tools.cli", "demo", "--url", served.url, "--state-dir", str(served.state_dir),
          "--retry-grace", str(RETRY_GRACE)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
@@ -313,7 +313,7 @@ def test_miniauth_demo_exits_zero_against_the_server(served: ServedApi) -> None:
 def test_signed_events_pass_the_signature_checks(served: ServedApi, tmp_path: Path) -> None:
     """`miniauth events --live` writes copies of events/ that a function accepts (as `sam local invoke` would)."""
     done = subprocess.run(
-        [sys.executable, "-m", "miniauth.cli", "events", "--live", "--state-dir", str(served.state_dir),
+        [sys.executable, "-m", "miniauth_tools.cli", "events", "--live", "--state-dir", str(served.state_dir),
          "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )
@@ -346,7 +346,7 @@ def test_make_run_prints_the_url_and_answers(tmp_path: Path) -> None:
 
 
 def test_miniauth_demo_starts_a_server_when_none_runs(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "miniauth.cli", "demo", "--state-dir", str(tmp_path)],
+    done = subprocess.run([sys.executable, "-m", "miniauth_tools.cli", "demo", "--state-dir", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "starting one for the demo" in done.stdout and "demo complete" in done.stdout
@@ -354,7 +354,7 @@ def test_miniauth_demo_starts_a_server_when_none_runs(tmp_path: Path) -> None:
 
 
 def test_serve_loads_a_data_file_instead_of_the_demo(tmp_path: Path) -> None:
-    from miniauth.admin import generate_key_pair
+    from miniauth_tools.admin import generate_key_pair
 
     merchant_private, merchant_public = generate_key_pair(tmp_path / "keys", "my_shop")
     wallet_private, _ = generate_key_pair(tmp_path / "keys", "wallet")

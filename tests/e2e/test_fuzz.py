@@ -54,7 +54,8 @@ def st_run(url: str, state: Path, workdir: Path) -> tuple[subprocess.CompletedPr
         "SCHEMATHESIS_HOOKS": str(ROOT / "tests" / "e2e" / "fuzz_hooks.py"),
         "MINIAUTH_FUZZ_STATE": str(state / "server.json"),
         "MINIAUTH_FUZZ_TALLY": str(tally),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "miniauth"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "miniauth"), str(ROOT / "sdk"),
+                                       os.environ.get("PYTHONPATH", "")]),
     }
     # The working directory takes hypothesis' and schemathesis' caches, so the checkout stays clean.
     run = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=SECONDS + 120)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from miniauth.sdk import MerchantClient, OpenApiError, TokenPair
+from miniauth_sdk import MerchantClient, OpenApiError, TokenPair
 
 from audit import digest
 from served import ServedApi

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from miniauth.local import dynamodb_local
-from miniauth.sdk import OpenApiError
+from miniauth_sdk import OpenApiError
+from miniauth_tools.local import dynamodb_local
 
 from served import ServedApi
 from support import APP_ID, ROOT, USER_ID
@@ -63,7 +63,7 @@ def _gone_within(pid: int, seconds: float) -> bool:
 
 
 def _cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "miniauth.cli", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "miniauth_tools.cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)
 
 
@@ -193,8 +193,8 @@ def _without(monkeypatch: pytest.MonkeyPatch, *programs: str) -> None:
 def test_without_java_the_server_says_so_once_and_runs_on_moto(monkeypatch: pytest.MonkeyPatch) -> None:
     import contextlib
 
-    from miniauth.admin import AdminError
-    from miniauth.local.serve import ServeOptions, start_database
+    from miniauth_tools.admin import AdminError
+    from miniauth_tools.local.serve import ServeOptions, start_database
 
     _without(monkeypatch, "java")
     notices: list[str] = []

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from miniauth.local.invoker import FunctionFailed
-from miniauth.local.serve import parse_overrides
-from miniauth.local.server import LocalApi
-from miniauth.sdk import UrllibTransport
+from miniauth_sdk import UrllibTransport
+from miniauth_tools.local.invoker import FunctionFailed
+from miniauth_tools.local.serve import parse_overrides
+from miniauth_tools.local.server import LocalApi
 
 from support import EVENTS, TEMPLATE, load_event
 
@@ -144,15 +144,15 @@ def test_parameter_overrides_are_read_as_sam_reads_them() -> None:
     assert parse_overrides(["RetryGraceSeconds=5 AuthCodeTtlSeconds=60", "LogLevel=DEBUG"]) == {
         "RetryGraceSeconds": "5", "AuthCodeTtlSeconds": "60", "LogLevel": "DEBUG"}
     assert parse_overrides(["ParameterKey=StageName,ParameterValue=dev"]) == {"StageName": "dev"}
-    from miniauth.admin import AdminError
+    from miniauth_tools.admin import AdminError
 
     with pytest.raises(AdminError):
         parse_overrides(["RetryGraceSeconds"])
 
 
 def test_a_function_timeout_counts_execution_not_waiting_for_a_worker(tmp_path: Any) -> None:
-    from miniauth.local.invoker import FunctionTimedOut, ProcessInvoker
-    from miniauth.local.template import FunctionSpec
+    from miniauth_tools.local.invoker import FunctionTimedOut, ProcessInvoker
+    from miniauth_tools.local.template import FunctionSpec
 
     code = tmp_path / "slow"
     code.mkdir()
@@ -183,7 +183,7 @@ def test_the_embedded_database_keeps_no_rollback_copies() -> None:
     """Each TransactWriteItems deep-copies its tables; moto's registry of objects used to keep every copy."""
     from moto.dynamodb.models.table import Table
 
-    from miniauth.local.database import EmbeddedDynamoDB, dynamodb_client
+    from miniauth_tools.local.database import EmbeddedDynamoDB, dynamodb_client
 
     database = EmbeddedDynamoDB().start()
     try:

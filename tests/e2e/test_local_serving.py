@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from miniauth.admin import RegistryTables
-from miniauth.local.playground import PREFIX, Playground
-from miniauth.local.server import BadChunking, LocalApi, TooLarge, read_chunked
+from miniauth_tools.admin import RegistryTables
+from miniauth_tools.local.playground import PREFIX, Playground
+from miniauth_tools.local.server import BadChunking, LocalApi, TooLarge, read_chunked
 
 from support import ROOT, TEMPLATE
 
@@ -138,7 +138,7 @@ def test_a_request_leaves_one_access_log_line_without_query_or_body(local: tuple
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     api, _ = local
     connection = _connection(api)
-    with caplog.at_level(logging.INFO, logger="miniauth.local.access"):
+    with caplog.at_level(logging.INFO, logger="miniauth_tools.local.access"):
         connection.request("POST", "/v2/authorizations/applyToken?accessToken=QUERYSECRET",
                            body=b'{"authCode":"BODYSECRET"}', headers={"Authorization": "HEADERSECRET"})
         connection.getresponse().read()
@@ -158,7 +158,7 @@ def test_a_request_leaves_one_access_log_line_without_query_or_body(local: tuple
 
 
 def _access(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [record.getMessage() for record in caplog.records if record.name == "miniauth.local.access"]
+    return [record.getMessage() for record in caplog.records if record.name == "miniauth_tools.local.access"]
 
 
 def _get(api: LocalApi, path: str, method: str = "GET") -> http.client.HTTPResponse:

@@ -16,8 +16,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from miniauth.sdk import OpenApiError, UrllibTransport
-from miniauth.sdk.transport import RawResponse
+from miniauth_sdk import OpenApiError, UrllibTransport
+from miniauth_sdk.transport import RawResponse
 
 from served import ServedApi
 from support import APP_ID, USER_ID

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from miniauth.local.playground import PREFIX
-from miniauth.scope_text import DESCRIPTIONS
 from miniauth.scopes import REGISTRY
-from miniauth.sdk import OpenApiError, UrllibTransport
+from miniauth_sdk import OpenApiError, UrllibTransport
+from miniauth_tools.local.playground import PREFIX
+from miniauth_tools.scope_text import DESCRIPTIONS
 
 from served import ServedApi
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from miniauth.sdk import TransportError, UrllibTransport
+from miniauth_sdk import TransportError, UrllibTransport
 
 # -- the default transport, over real HTTP on 127.0.0.1 --------------------------------------------------
 

@@ -23,8 +23,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from moto import mock_aws
 
-from miniauth import smoke
-from miniauth.cli import main
+from miniauth_tools import smoke
+from miniauth_tools.cli import main
 
 from served import ServedApi
 

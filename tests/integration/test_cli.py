@@ -18,12 +18,13 @@ from botocore.stub import Stubber
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from miniauth import admin, signing
-from miniauth.cli import main
+from miniauth import signing
 from miniauth.config import Settings
 from miniauth.storage.dynamodb import DynamoDBStore
 from miniauth.storage.items import AppItem, ClientItem, UserItem
 from miniauth.userinfo import build_user_info
+from miniauth_tools import admin
+from miniauth_tools.cli import main
 
 from support import TEMPLATE
 
@@ -287,7 +288,7 @@ def test_clients_add_key_refuses_a_1024_bit_key(cli: Callable[..., Run], client:
 @pytest.mark.parametrize("inline", [False, True], ids=["key-file", "inline-pem"])
 def test_a_data_file_with_a_1024_bit_key_is_refused(dynamodb: Any, tmp_path: Path, short_public_pem: bytes,
                                                     inline: bool) -> None:
-    from miniauth.local.seeding import load_data
+    from miniauth_tools.local.seeding import load_data
 
     write(tmp_path, "short.pem", short_public_pem)
     key = short_public_pem.decode() if inline else "short.pem"
@@ -718,7 +719,7 @@ def test_stack_name_excludes_table_options(cli: Callable[..., Run], dynamodb: An
 
 def test_the_console_script_runs() -> None:
     script = Path(sys.executable).parent / "miniauth"
-    assert script.exists(), "pip install -e '.[dev]' installs the miniauth console script"
+    assert script.exists(), "pip install -e ./tools (make venv) installs the miniauth console script"
 
     done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60, check=False)
 

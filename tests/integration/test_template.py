@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from miniauth.local.functions import load_handler
+from miniauth_tools.local.functions import load_handler
 
 from support import EVENTS, ROOT, TEMPLATE
 
@@ -46,7 +46,8 @@ def test_the_layer_build_leaves_out_what_the_runtime_ships() -> None:
     assert "build-MiniauthLayer:" in makefile
     shipped = re.search(r"^RUNTIME_SHIPS := (.+)$", makefile, re.M)
     assert shipped and {"boto3", "botocore", "s3transfer", "urllib3"} <= set(shipped.group(1).split())
-    assert "--platform $(PLATFORM)" in makefile and "--python-version 3.13" in makefile
+    assert "--platform $(PLATFORM)" in makefile and "--python-version $(LAYER_PYTHON_VERSION)" in makefile
+    assert re.search(r"^LAYER_PYTHON_VERSION \?= 3\.13$", makefile, re.M)
     assert "manylinux2014_aarch64" in makefile and "manylinux2014_x86_64" in makefile
 
 
@@ -112,7 +113,7 @@ def test_one_event_per_route_and_every_handler_loads() -> None:
 
 def test_the_local_reader_evaluates_the_template_conditions(tmp_path) -> None:
     """`miniauth serve` reads the template: !Not/!And/!Or conditions, numbers and AWS::NoValue must work there."""
-    from miniauth.local.template import Template
+    from miniauth_tools.local.template import Template
 
     assert TEMPLATE.function("ApplyTokenFunction").environment["MINIAUTH_TRACING"] == "false"
     assert not TEMPLATE.condition("HasReservedConcurrency") and not TEMPLATE.condition("HasWalletBackendRole")
@@ -136,7 +137,7 @@ def test_the_local_reader_evaluates_the_template_conditions(tmp_path) -> None:
 
 
 def _template(tmp_path, body: str, overrides: dict[str, str] | None = None):
-    from miniauth.local.template import Template
+    from miniauth_tools.local.template import Template
 
     path = tmp_path / "template.yaml"
     path.write_text(
@@ -198,7 +199,7 @@ def test_the_local_reader_joins_selects_splits_and_branches(tmp_path) -> None:
     ("X: !If [Missing, a, b]", "condition 'Missing' at Resources.F.Properties.Environment.Variables.X"),
 ])
 def test_the_local_reader_refuses_what_it_cannot_resolve_and_says_where(tmp_path, body, message) -> None:
-    from miniauth.local.template import TemplateError
+    from miniauth_tools.local.template import TemplateError
 
     with pytest.raises(TemplateError) as refused:
         _template(tmp_path, body).function("F")

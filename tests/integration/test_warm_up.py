@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from botocore.exceptions import EndpointConnectionError
+from pydantic import BaseModel
 from pynamodb.connection import Connection
 
 from miniauth import runtime
@@ -13,6 +15,10 @@ from miniauth.config import settings
 from miniauth.storage.dynamodb import DynamoDBStore
 
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers there
+
+
+class Greeting(BaseModel):
+    name: str
 
 
 def test_the_warm_up_sends_nothing() -> None:
@@ -31,3 +37,48 @@ def test_prepare_builds_the_client_and_reads_the_wallet_key_at_init(registry: An
     runtime.prepare(wallet_key=True)
     assert runtime.store()._connection._client is not None
     assert _parsed.cache_info().currsize == 1
+
+
+def test_the_warm_up_resolves_every_table_endpoint() -> None:
+    """DynamoDB's endpoint rules take the table as a parameter: each table's first request resolves anew."""
+    store = DynamoDBStore(settings(), Connection(host=NOWHERE, max_retry_attempts=0, connect_timeout_seconds=1))
+    seen: set[str] = set()
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        seen.update(_tables_of(params))
+
+    store._connection.client.meta.events.register("provide-client-params.dynamodb", record)
+    store.warm_up()
+    assert seen == set(vars(settings().tables).values())
+
+
+def _tables_of(params: dict[str, Any]) -> set[str]:
+    if "TableName" in params:
+        return {params["TableName"]}
+    return {action["TableName"] for item in params.get("TransactItems", []) for action in item.values()}
+
+
+def test_init_builds_each_routes_validation_so_the_first_request_does_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools.event_handler.openapi import dependant
+
+    from miniauth.protocol.api import prepare_routes, resolver
+
+    app = resolver()
+
+    @app.post("/hello")
+    def hello(request: Annotated[Greeting, Body()]) -> dict[str, str]:
+        return {"hello": request.name}
+
+    prepare_routes(app)
+
+    def built_late(**_: Any) -> None:
+        raise AssertionError("built on the first request, not at init")
+
+    monkeypatch.setattr(dependant, "get_dependant", built_late)
+    monkeypatch.setattr(dependant, "get_body_field", built_late)
+    event = {"httpMethod": "POST", "path": "/hello", "resource": "/hello", "body": '{"name": "wallet"}',
+             "headers": {"Content-Type": "application/json"}, "requestContext": {"requestId": "r"},
+             "isBase64Encoded": False}
+    answer = app.resolve(event, None)
+    assert answer["statusCode"] == 200, answer
+    assert '"hello":"wallet"' in answer["body"].replace(" ", ""), answer

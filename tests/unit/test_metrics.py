@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from miniauth.local.template import Template
+from miniauth_tools.local.template import Template
 
 from support import TEMPLATE, Api
 
@@ -50,7 +50,9 @@ def emf_on(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_refusal_is_counted_per_result_code_and_in_total(api: Api, emf_on: None, capsys) -> None:
     capsys.readouterr()
     assert api.apply_code("no-such-code").code == "INVALID_AUTHCODE"
-    series = _series(_emf(capsys.readouterr().out))
+    blobs = _emf(capsys.readouterr().out)
+    series = _series(blobs)
+    assert sum("Refusals" in blob for blob in blobs) == 1  # both dimension sets in one blob
     refusals = [s for s in series if s[1] == "Refusals"]
     assert ("miniauth", "Refusals", {"service": "miniauth", "resultCode": "INVALID_AUTHCODE"}) in refusals
     assert ("miniauth", "Refusals", {"service": "miniauth"}) in refusals

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from miniauth.sdk import (
+from miniauth_sdk import (
     PATHS,
     MerchantClient,
     OpenApiError,

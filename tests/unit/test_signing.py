@@ -144,8 +144,8 @@ def verify_response(answer_headers: dict[str, str], body: str, path: str, wallet
 
 
 def test_every_response_is_signed_by_the_wallet(api: Api) -> None:
-    from miniauth.local.events import proxy_event
-    from miniauth.local.functions import LambdaContext
+    from miniauth_tools.local.events import proxy_event
+    from miniauth_tools.local.functions import LambdaContext
 
     handler = api.handler_for(PATH)
     for headers in (signed_headers(PATH, BODY, CLIENT_ID), {"Client-Id": CLIENT_ID}):  # a refusal is signed too

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 import yaml
 
-from miniauth import admin, scopes
+from miniauth import scopes
 from miniauth.domain.models import PROFILE_FIELDS, ProfileKind, User
 from miniauth.storage.items import UserItem
 from miniauth.userinfo import build_user_info
+from miniauth_tools import admin
 
 from support import ROOT
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.logging import Logger
-from aws_lambda_powertools.metrics import Metrics, MetricUnit, single_metric
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "miniauth"))
@@ -26,22 +28,18 @@ def count(name: str) -> None:
 def count_refusal(result_code: str) -> None:
     """One EMF blob per refusal, so the resultCode dimension does not leak onto other metrics.
 
-    A second blob counts it with the service dimension alone: CloudWatch does not sum across dimension
-    values, and the template's refusals alarm watches that total. Powertools' single_metric prints even
-    when POWERTOOLS_METRICS_DISABLED is set (as `miniauth serve` sets it), so that switch is honoured here.
+    The blob counts it under two dimension sets, (service, resultCode) and (service) alone: CloudWatch
+    does not sum across dimension values, and the template's refusals alarm watches that total. Written
+    here rather than with Powertools' single_metric, which takes one dimension set per blob (two blobs
+    took about 45 us, this about 7). POWERTOOLS_METRICS_DISABLED (as `miniauth serve` sets it) is honoured.
     """
     if is_metrics_disabled():
         return
-    service = metrics.service or "miniauth"
-    for dimensions in ({"service": service, "resultCode": result_code}, {"service": service}):
-        with single_metric(
-            name=REFUSALS,
-            unit=MetricUnit.Count,
-            value=1,
-            namespace=metrics.namespace,
-            default_dimensions=dimensions,
-        ):
-            pass
+    directive = {"Namespace": metrics.namespace, "Dimensions": [["service", "resultCode"], ["service"]],
+                 "Metrics": [{"Name": REFUSALS, "Unit": "Count"}]}
+    blob = {"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [directive]},
+            "service": metrics.service or "miniauth", "resultCode": result_code, REFUSALS: [1.0]}
+    print(json.dumps(blob, separators=(",", ":")))
 
 
 def tracing_enabled() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -85,9 +86,20 @@ def screened(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -
     return app.resolve(event, context)
 
 
+def prepare_routes(app: APIGatewayRestResolver) -> None:
+    """At Lambda init: build what Powertools builds on each route's first request (its dependant, the
+    body's validation field), so the first request does not (about 0.7 ms of it). Best effort:
+    Powertools keeps its routes in private lists; should they move, the first request builds these
+    as it always has."""
+    with suppress(Exception):
+        for route in [*app._static_routes, *app._dynamic_routes]:
+            _ = route.dependant, route.body_field, route.has_dependencies
+
+
 def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return screened(app, event, context)
 
+    prepare_routes(app)
     runtime.prepare()  # module level of every app.py: Lambda init
     return instrument(handler)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from miniauth import runtime
 from miniauth.domain.models import Client
 from miniauth.observability import instrument, logger
-from miniauth.protocol.api import resolver, screened
+from miniauth.protocol.api import prepare_routes, resolver, screened
 from miniauth.protocol.envelope import proxy_answer, version_of
 from miniauth.protocol.security import identify_client, sign_response
 from miniauth.results import UNKNOWN_EXCEPTION, InvalidAuthClient
@@ -51,5 +51,6 @@ def open_api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], A
             return proxy_answer(UNKNOWN_EXCEPTION, version_of(event.get("resource")))
         return sign_response(event, screened(app, event, context), key)
 
+    prepare_routes(app)
     runtime.prepare(wallet_key=True)  # module level of every app.py: Lambda init
     return instrument(handler)

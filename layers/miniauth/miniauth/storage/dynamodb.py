@@ -309,6 +309,7 @@ class DynamoDBStore:
 
     def __init__(self, settings: Settings, connection: Connection | None = None) -> None:
         self._connection = connection or Connection()
+        self._tables = settings.tables
         bind(settings.tables, self._connection)  # one botocore client for every table and transaction
         self._clients = _Cache[Client | None](settings.registry_cache_seconds)
         self._apps = _Cache[App | None](settings.registry_cache_seconds)
@@ -325,7 +326,9 @@ class DynamoDBStore:
         """Run each kind of request the functions make through the client, answered locally, never sent.
 
         botocore builds its serialisers, signer, endpoint rules and parsers on a client's first call
-        of each operation; done here, at init, the first request does not pay for them.
+        of each operation; done here, at init, the first request does not pay for them. DynamoDB's
+        endpoint is resolved per table (its rules take the table as a parameter, cached per value), so
+        one read per table resolves each table's endpoint here too.
         """
         client = cast("DynamoDBClient", self._connection.client)  # pynamodb types it as a bare BaseClient
         table = ClientItem.Meta.table_name
@@ -334,11 +337,14 @@ class DynamoDBStore:
         client.meta.events.register_first("before-send.dynamodb", _answer_locally, unique_id=WARM_UP)
         try:
             self._get(ClientItem, WARM_UP)
+            client.put_item(TableName=table, Item=key, ConditionExpression=never)
             client.update_item(TableName=table, Key=key, ConditionExpression=never)
             client.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": key}}])
             client.transact_write_items(
                 TransactItems=[{"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": never}}]
             )
+            for other in sorted({*vars(self._tables).values()} - {table}):
+                client.get_item(TableName=other, Key=key)
         finally:
             client.meta.events.unregister("before-send.dynamodb", unique_id=WARM_UP)
 

@@ -22,9 +22,9 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from miniauth.admin import MIN_KEY_BITS, AdminError, check_key_version
 from miniauth.signing import load_private_key
 from miniauth.wallet_keys import key_document
+from miniauth_tools.admin import MIN_KEY_BITS, AdminError, check_key_version
 
 SECRET_OUTPUT = "WalletKeySecretArn"
 

@@ -124,7 +124,7 @@ async function getAuthCode() {
   $("success-scopes").textContent = JSON.stringify(answer.authSuccessScopes || []);
   $("error-scopes").textContent = JSON.stringify(answer.authErrorScopes || {});
   $("redeem-snippet").textContent =
-    `# as merchant ${app().authClientId}, with miniauth.sdk.MerchantClient\n` +
+    `# as merchant ${app().authClientId}, with miniauth_sdk.MerchantClient\n` +
     `pair = wallet.apply_token("${answer.authCode}", "${app().appId}")\n` +
     `info = wallet.inquiry_user_info(pair.access_token, "${app().appId}")`;
   $("auth-result").hidden = false;

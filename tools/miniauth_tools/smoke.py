@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from miniauth.admin import AdminError
-from miniauth.local.walkthrough import CONSENT_SCOPES, Deviation, Walk, expect, refused, steps
-from miniauth.sdk import MerchantClient, UrllibTransport
-from miniauth.sdk.transport import RawResponse, Transport
+from miniauth_sdk import MerchantClient, UrllibTransport
+from miniauth_sdk.transport import RawResponse, Transport
+from miniauth_tools.admin import AdminError
+from miniauth_tools.local.walkthrough import CONSENT_SCOPES, Deviation, Walk, expect, refused, steps
 
 _REGION_IN_URL = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com", re.I)
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from miniauth.sdk.errors import TransportError
+from miniauth_sdk.errors import TransportError
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-from miniauth.local.events import proxy_event
-from miniauth.local.invoker import FunctionTimedOut, Invoker
-from miniauth.local.template import FunctionSpec
+from miniauth_tools.local.events import proxy_event
+from miniauth_tools.local.invoker import FunctionTimedOut, Invoker
+from miniauth_tools.local.template import FunctionSpec
 
-log = logging.getLogger("miniauth.local")
-access_log = logging.getLogger("miniauth.local.access")
+log = logging.getLogger("miniauth_tools.local")
+access_log = logging.getLogger("miniauth_tools.local.access")
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 MISSING_TOKEN = {"message": "Missing Authentication Token"}

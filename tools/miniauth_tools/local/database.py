@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from miniauth.local.template import Template, create_tables
+from miniauth_tools.local.template import Template, create_tables
 
 LOCAL_REGION = "us-east-1"
 # Credentials for the embedded database only; moto accepts any.

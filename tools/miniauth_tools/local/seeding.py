@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from miniauth import admin
 from miniauth.domain.models import ClientStatus
-from miniauth.local import demo
 from miniauth.signing import load_private_key
 from miniauth.wallet_keys import key_document
+from miniauth_tools import admin
+from miniauth_tools.local import demo
 
 WALLET = "wallet"
 WALLET_KEY_DOCUMENT = "wallet_keys.json"

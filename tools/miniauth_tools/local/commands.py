@@ -12,13 +12,13 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from miniauth.admin import AdminError
+from miniauth_tools.admin import AdminError
 
 DEFAULT_STATE = Path(".local")
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    from miniauth.local.serve import ServeOptions, banner, parse_overrides, running
+    from miniauth_tools.local.serve import ServeOptions, banner, parse_overrides, running
 
     options = ServeOptions(
         template=Path(args.template), host=args.host, port=args.port, dynamodb_endpoint=args.dynamodb_endpoint,
@@ -41,15 +41,15 @@ def _access_log_to(out: TextIO) -> None:
     """One line per request on the server's output: time, method, path, status, resultCode, milliseconds."""
     handler = logging.StreamHandler(out)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
-    access = logging.getLogger("miniauth.local.access")
+    access = logging.getLogger("miniauth_tools.local.access")
     access.addHandler(handler)
     access.setLevel(logging.INFO)
     access.propagate = False
 
 
 def _code(args: argparse.Namespace, out: TextIO) -> int:
-    from miniauth.local.serve import read_state
-    from miniauth.local.walkthrough import post_wallet
+    from miniauth_tools.local.serve import read_state
+    from miniauth_tools.local.walkthrough import post_wallet
 
     url = args.url or (read_state(Path(args.state_dir)) or {}).get("url")
     if not url or not _answers(url):
@@ -80,7 +80,7 @@ def _code(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    from miniauth.local.serve import ServeOptions, read_state, running
+    from miniauth_tools.local.serve import ServeOptions, read_state, running
 
     state_dir = Path(args.state_dir)
     state = read_state(state_dir)
@@ -97,7 +97,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _walk(args: argparse.Namespace, url: str, state: dict[str, Any], out: TextIO) -> int:
-    from miniauth.local.walkthrough import Walk, play
+    from miniauth_tools.local.walkthrough import Walk, play
 
     grace = args.retry_grace
     if grace is None:
@@ -110,8 +110,8 @@ def _walk(args: argparse.Namespace, url: str, state: dict[str, Any], out: TextIO
 
 
 def _events(args: argparse.Namespace, out: TextIO) -> int:
-    from miniauth.local.serve import read_state
-    from miniauth.local.signed_events import live_values, write_signed_events
+    from miniauth_tools.local.serve import read_state
+    from miniauth_tools.local.signed_events import live_values, write_signed_events
 
     state = read_state(Path(args.state_dir)) or {}
     private_key = _private_key(args, state)
@@ -143,7 +143,7 @@ def _private_key(args: argparse.Namespace, state: dict[str, Any]) -> str:
 
 def _merchant(args: argparse.Namespace, url: str, state: dict[str, Any], wallet_key: str | None = None,
               **options: Any) -> Any:
-    from miniauth.sdk import MerchantClient
+    from miniauth_sdk import MerchantClient
 
     wallet_key = wallet_key or state.get("walletPublicKey")
     if not wallet_key:
@@ -153,7 +153,7 @@ def _merchant(args: argparse.Namespace, url: str, state: dict[str, Any], wallet_
 
 def _answers(url: str) -> bool:
     """Is an API Gateway-like server there? An unknown route must answer (403), quickly."""
-    from miniauth.sdk import TransportError, UrllibTransport
+    from miniauth_sdk import TransportError, UrllibTransport
 
     try:
         UrllibTransport(timeout=3)(url.rstrip("/") + "/", b"", {})
@@ -163,9 +163,9 @@ def _answers(url: str) -> bool:
 
 
 def add_local_commands(groups: Any) -> None:
-    from miniauth.local.dynamodb_local import DEFAULT_DIR, NPM_PACKAGE
-    from miniauth.local.serve import ENGINES
-    from miniauth.local.walkthrough import CONSENT_SCOPES, DEMO_APP, DEMO_CLIENT, DEMO_USER
+    from miniauth_tools.local.dynamodb_local import DEFAULT_DIR, NPM_PACKAGE
+    from miniauth_tools.local.serve import ENGINES
+    from miniauth_tools.local.walkthrough import CONSENT_SCOPES, DEMO_APP, DEMO_CLIENT, DEMO_USER
 
     serve = groups.add_parser("serve", help="run the template's API on 127.0.0.1 without Docker")
     serve.add_argument("--template", default="template.yaml", metavar="FILE")

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from miniauth.admin import AdminError
 from miniauth.scopes import fields_for
-from miniauth.sdk import MerchantClient, OpenApiError, UrllibTransport
-from miniauth.sdk.transport import Transport
+from miniauth_sdk import MerchantClient, OpenApiError, UrllibTransport
+from miniauth_sdk.transport import Transport
+from miniauth_tools.admin import AdminError
 
 DEMO_CLIENT = "2022000000000001"
 DEMO_APP = "2021000000000001"

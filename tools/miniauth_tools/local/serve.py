@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from miniauth import admin
-from miniauth.local import dynamodb_local
-from miniauth.local.database import LOCAL_CREDENTIALS, LOCAL_REGION, EmbeddedDynamoDB, ensure_tables
-from miniauth.local.seeding import Seeded, load_data, seed_demo, wallet_key
-from miniauth.local.template import FunctionSpec, Template
+from miniauth_tools import admin
+from miniauth_tools.local import dynamodb_local
+from miniauth_tools.local.database import LOCAL_CREDENTIALS, LOCAL_REGION, EmbeddedDynamoDB, ensure_tables
+from miniauth_tools.local.seeding import Seeded, load_data, seed_demo, wallet_key
+from miniauth_tools.local.template import FunctionSpec, Template
 
 STATE_FILE = "server.json"
 SAM_ENV_FILE = "sam-env.json"
@@ -147,8 +147,8 @@ def start_database(options: ServeOptions, stack: contextlib.ExitStack, notice: C
 @contextlib.contextmanager
 def running(options: ServeOptions, notice: Callable[[str], None] = _notice) -> Iterator[Running]:
     """Start database, data, functions and HTTP; stop them all on exit."""
-    from miniauth.local.invoker import InProcessInvoker, ProcessInvoker
-    from miniauth.local.server import LocalApi
+    from miniauth_tools.local.invoker import InProcessInvoker, ProcessInvoker
+    from miniauth_tools.local.server import LocalApi
 
     if not options.template.is_file():
         raise admin.AdminError(f"{options.template}: no such template (run from the project folder or pass --template)")
@@ -184,7 +184,7 @@ def running(options: ServeOptions, notice: Callable[[str], None] = _notice) -> I
             invoker = InProcessInvoker(specs)
         pages = None
         if options.playground:
-            from miniauth.local.playground import Playground
+            from miniauth_tools.local.playground import Playground
 
             pages = Playground(options.template.parent / "openapi.yaml", _registry_tables(template), endpoint,
                                environment["AWS_DEFAULT_REGION"])

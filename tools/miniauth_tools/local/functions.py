@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from miniauth.local.template import FunctionSpec
+from miniauth_tools.local.template import FunctionSpec
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

@@ -70,7 +70,7 @@ def write_signed_events(source: Path, target: Path, client_id: str, private_key_
 
 def live_values(url: str, merchant: Any, user_id: str, app_id: str) -> dict[str, str]:
     """A fresh authCode, and an access/refresh pair from another one, from a running local server."""
-    from miniauth.local.walkthrough import Deviation, post_wallet
+    from miniauth_tools.local.walkthrough import Deviation, post_wallet
 
     def code() -> str:
         answer = post_wallet(url, "/wallet/getAuthCode", {"userId": user_id, "appId": app_id})

@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from miniauth import admin, wallet_key_admin
-from miniauth.admin import AdminError, RegistryTables
 from miniauth.domain.models import GRANT_TYPES, ClientStatus
-from miniauth.local.commands import add_local_commands
+from miniauth_tools import admin, wallet_key_admin
+from miniauth_tools.admin import AdminError, RegistryTables
+from miniauth_tools.local.commands import add_local_commands
 
 PROG = "miniauth"
 Handler = Callable[[argparse.Namespace, TextIO], None]
@@ -158,8 +158,8 @@ def _wallet_keys_public(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def _smoke(args: argparse.Namespace, out: TextIO) -> int:
-    from miniauth import smoke
-    from miniauth.local.walkthrough import Walk
+    from miniauth_tools import smoke
+    from miniauth_tools.local.walkthrough import Walk
 
     stack_name, region = args.smoke_stack_name or args.stack_name, args.smoke_region or args.region
     if bool(stack_name) == bool(args.url):
@@ -404,7 +404,7 @@ def _local_database(args: argparse.Namespace) -> tuple[str | None, str | None]:
             region = region or state.get("region")
             print(f"{PROG}: using the running local server's database ({endpoint})", file=sys.stderr)
     if endpoint and (urlsplit(endpoint).hostname or "") in LOOPBACK:
-        from miniauth.local.database import LOCAL_CREDENTIALS, LOCAL_REGION
+        from miniauth_tools.local.database import LOCAL_CREDENTIALS, LOCAL_REGION
 
         if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
             os.environ.update(LOCAL_CREDENTIALS)
