@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from miniauth_sdk import MerchantClient, UrllibTransport
 from miniauth_sdk.transport import RawResponse, Transport
 from miniauth_tools.admin import AdminError
-from miniauth_tools.local.walkthrough import CONSENT_SCOPES, Deviation, Walk, expect, refused, steps
+from miniauth_tools.local.walkthrough import CONSENT_SCOPES, Deviation, Walk, expect, refused, run_steps, steps
 
 _REGION_IN_URL = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com", re.I)
 
@@ -105,20 +105,10 @@ def smoke_steps(walk: Walk, reuse: bool = False) -> list[tuple[str, Callable[[di
 
 def play(walk: Walk, out: TextIO, reuse: bool = False) -> int:
     """Every step, printed; 0 when all behaved, 1 at the first deviation."""
-    walk.out = out
-    plan = smoke_steps(walk, reuse)
-    state: dict[str, Any] = {}
-    print(f"miniauth smoke against {walk.url} as merchant {walk.merchant.client_id}, app {walk.app_id}, "
-          f"user {walk.user_id}", file=out, flush=True)
-    for number, (title, step) in enumerate(plan, 1):
-        try:
-            detail = step(state)
-        except Exception as error:  # noqa: BLE001 - any failure is reported as the step's deviation
-            print(f"[{number:2}/{len(plan)}] {title}: FAILED: {type(error).__name__}: {error}", file=out, flush=True)
-            return 1
-        print(f"[{number:2}/{len(plan)}] {title}: ok\n        {detail}", file=out, flush=True)
-    print("smoke test passed: every step behaved as the contract says", file=out, flush=True)
-    return 0
+    heading = (f"miniauth smoke against {walk.url} as merchant {walk.merchant.client_id}, app {walk.app_id}, "
+               f"user {walk.user_id}")
+    return run_steps(walk, smoke_steps(walk, reuse), out, heading,
+                     "smoke test passed: every step behaved as the contract says")
 
 
 def merchant(url: str, client_id: str, private_key_pem: bytes, wallet_keys: str | Mapping[str, str],

@@ -81,7 +81,10 @@ def refused(call: Callable[[], Any], code: str) -> str:
     raise Deviation(f"expected {code}, but the call succeeded")
 
 
-def steps(walk: Walk) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
+Step = Callable[[dict[str, Any]], str]  # takes the flow's state, returns what to print
+
+
+def steps(walk: Walk) -> list[tuple[str, Step]]:
     user, app, sdk = walk.user_id, walk.app_id, walk.merchant
 
     def start_clean(state: dict[str, Any]) -> str:
@@ -217,11 +220,16 @@ def _not_granted(answer: dict[str, Any]) -> str:
 
 def play(walk: Walk, out: TextIO) -> int:
     """Run every step, print each; 0 when all behaved, 1 at the first deviation."""
+    heading = (f"miniauth demo against {walk.url} as merchant {walk.merchant.client_id}, app {walk.app_id}, "
+               f"user {walk.user_id}, scopes {', '.join(walk.scopes)}")
+    return run_steps(walk, steps(walk), out, heading, "demo complete: every step behaved as the contract says")
+
+
+def run_steps(walk: Walk, plan: list[tuple[str, Step]], out: TextIO, heading: str, closing: str) -> int:
+    """Play `plan` in order, printing each step; 0 when all behaved, 1 at the first deviation."""
     walk.out = out
-    plan = steps(walk)
     state: dict[str, Any] = {}
-    print(f"miniauth demo against {walk.url} as merchant {walk.merchant.client_id}, app {walk.app_id}, "
-          f"user {walk.user_id}, scopes {', '.join(walk.scopes)}", file=out, flush=True)
+    print(heading, file=out, flush=True)
     for number, (title, step) in enumerate(plan, 1):
         try:
             detail = step(state)
@@ -229,5 +237,5 @@ def play(walk: Walk, out: TextIO) -> int:
             print(f"[{number:2}/{len(plan)}] {title}: FAILED: {type(error).__name__}: {error}", file=out, flush=True)
             return 1
         print(f"[{number:2}/{len(plan)}] {title}: ok\n        {detail}", file=out, flush=True)
-    print("demo complete: every step behaved as the contract says", file=out, flush=True)
+    print(closing, file=out, flush=True)
     return 0
