@@ -24,8 +24,8 @@ from miniauth.storage.dynamodb import DynamoDBStore
 from miniauth.storage.items import AppItem, ClientItem, UserItem
 from miniauth.userinfo import build_user_info
 from miniauth_tools import admin
-from miniauth_tools.cli import main
 
+from cli_runs import Run, assert_error
 from support import TEMPLATE
 
 CLIENT = "2022000000000100"
@@ -44,39 +44,6 @@ PROFILE: dict[str, Any] = {
     "addresses": [{"region": "MX", "city": "Ciudad de Mexico", "zipCode": "04510"}],
     "status": "ACTIVE",
 }
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    def run(*argv: str) -> Run:
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
-
-
-def assert_error(run: Run, *fragments: str, code: int = 1) -> None:
-    """One line on stderr, `miniauth: error: ...`, no traceback, nothing on stdout."""
-    assert run.code == code, run
-    assert run.out == ""
-    lines = run.err.splitlines()
-    assert len(lines) == 1, run.err
-    assert lines[0].startswith("miniauth: error: "), run.err
-    assert "Traceback" not in run.err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 # -- keys and files --------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,27 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 
 from miniauth import signing, wallet_keys
-from miniauth_tools.cli import main
 
+from cli_runs import Run, assert_error
 from support import private_pem
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    def run(*argv: str) -> Run:
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
 
 
 def document_of(path: Path) -> dict[str, Any]:
@@ -56,14 +37,6 @@ def assert_no_private_key(run: Run, *documents: dict[str, Any]) -> None:
 def public_of(pem: str) -> str:
     return signing.load_private_key(pem).public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-
-
-def assert_one_line_error(run: Run, *fragments: str) -> None:
-    assert run.code == 1, run
-    assert run.out == ""
-    assert len(run.err.splitlines()) == 1 and run.err.startswith("miniauth: error: "), run.err
-    for fragment in fragments:
-        assert fragment in run.err, (fragment, run.err)
 
 
 # -- files -----------------------------------------------------------------------------------------------
@@ -90,7 +63,7 @@ def test_init_refuses_to_replace_a_document_unless_forced(cli: Callable[..., Run
     path = tmp_path / "wallet-keys.json"
     assert cli("wallet-keys", "init", "--file", str(path)).code == 0
     before = path.read_bytes()
-    assert_one_line_error(cli("wallet-keys", "init", "--file", str(path)), "already holds a value", "--force")
+    assert_error(cli("wallet-keys", "init", "--file", str(path)), "already holds a value", "--force")
     assert path.read_bytes() == before
     run = cli("wallet-keys", "init", "--file", str(path), "--force", "--bits", "3072")
     assert run.code == 0, run
@@ -124,7 +97,7 @@ def test_two_step_rotation_then_drop(cli: Callable[..., Run], tmp_path: Path) ->
     switched = document_of(path)
     assert switched == {**added, "currentKeyVersion": "2"}
 
-    assert_one_line_error(cli("wallet-keys", "rotate", "--file", str(path), "--drop", "2"), "is current")
+    assert_error(cli("wallet-keys", "rotate", "--file", str(path), "--drop", "2"), "is current")
     assert document_of(path) == switched
     assert cli("wallet-keys", "rotate", "--file", str(path), "--drop", "1").code == 0
     assert document_of(path) == {"currentKeyVersion": "2", "privateKeys": {"2": added["privateKeys"]["2"]}}
@@ -163,26 +136,26 @@ def test_unusable_documents_are_refused_and_left_alone(cli: Callable[..., Run], 
     path = tmp_path / "wallet-keys.json"
     path.write_text(content)
     for command in (("rotate",), ("public",)):
-        assert_one_line_error(cli("wallet-keys", *command, "--file", str(path)), fragment)
+        assert_error(cli("wallet-keys", *command, "--file", str(path)), fragment)
     assert path.read_text() == content
 
 
 def test_short_keys_are_refused(cli: Callable[..., Run], tmp_path: Path) -> None:
     path = tmp_path / "wallet-keys.json"
-    assert_one_line_error(cli("wallet-keys", "init", "--file", str(path), "--bits", "1024"), "at least 2048")
+    assert_error(cli("wallet-keys", "init", "--file", str(path), "--bits", "1024"), "at least 2048")
     assert not path.exists()
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     path.write_text(wallet_keys.key_document({"1": private_pem(weak)}, "1"))
-    assert_one_line_error(cli("wallet-keys", "public", "--file", str(path)), "1024 bits")
+    assert_error(cli("wallet-keys", "public", "--file", str(path)), "1024 bits")
 
 
 def test_usage_errors(cli: Callable[..., Run], tmp_path: Path) -> None:
-    assert_one_line_error(cli("wallet-keys", "public"), "--file FILE, --stack-name NAME or --secret-id ARN")
-    assert_one_line_error(cli("wallet-keys", "rotate", "--file", str(tmp_path / "none.json")), "no wallet key document")
+    assert_error(cli("wallet-keys", "public"), "--file FILE, --stack-name NAME or --secret-id ARN")
+    assert_error(cli("wallet-keys", "rotate", "--file", str(tmp_path / "none.json")), "no wallet key document")
     path = tmp_path / "wallet-keys.json"
     cli("wallet-keys", "init", "--file", str(path))
-    assert_one_line_error(cli("wallet-keys", "rotate", "--file", str(path), "--current", "5"), "not in")
-    assert_one_line_error(cli("wallet-keys", "rotate", "--file", str(path), "--make-current", "--drop", "1"),
+    assert_error(cli("wallet-keys", "rotate", "--file", str(path), "--current", "5"), "not in")
+    assert_error(cli("wallet-keys", "rotate", "--file", str(path), "--make-current", "--drop", "1"),
                           "--make-current adds a key")
     assert cli("wallet-keys", "rotate", "--file", str(path), "--current", "0").code == 2
 
@@ -225,7 +198,7 @@ def test_stack_secret_init_rotate_public(cli: Callable[..., Run], stack: str) ->
         return sorted((v["VersionId"], sorted(v.get("VersionStages", []))) for v in listed)
 
     before = versions()
-    assert_one_line_error(cli("--stack-name", "prod", "wallet-keys", "init"), "already holds a value")
+    assert_error(cli("--stack-name", "prod", "wallet-keys", "init"), "already holds a value")
     assert versions() == before
 
     assert cli("--stack-name", "prod", "wallet-keys", "rotate").code == 0
@@ -241,14 +214,14 @@ def test_stack_secret_init_rotate_public(cli: Callable[..., Run], stack: str) ->
 
 def test_stack_secret_holding_something_else_is_not_replaced(cli: Callable[..., Run], stack: str) -> None:
     boto3.client("secretsmanager").put_secret_value(SecretId=stack, SecretString="generated-password")
-    assert_one_line_error(cli("--stack-name", "prod", "wallet-keys", "init"), "already holds a value")
-    assert_one_line_error(cli("--stack-name", "prod", "wallet-keys", "rotate"), "does not hold a wallet key")
+    assert_error(cli("--stack-name", "prod", "wallet-keys", "init"), "already holds a value")
+    assert_error(cli("--stack-name", "prod", "wallet-keys", "rotate"), "does not hold a wallet key")
     assert boto3.client("secretsmanager").get_secret_value(SecretId=stack)["SecretString"] == "generated-password"
 
 
 def test_stack_errors_are_one_line(cli: Callable[..., Run], stack: str, tmp_path: Path) -> None:
-    assert_one_line_error(cli("--stack-name", "missing", "wallet-keys", "init"), "ValidationError")
-    assert_one_line_error(cli("--stack-name", "prod", "wallet-keys", "init", "--file", str(tmp_path / "k.json")),
+    assert_error(cli("--stack-name", "missing", "wallet-keys", "init"), "ValidationError")
+    assert_error(cli("--stack-name", "prod", "wallet-keys", "init", "--file", str(tmp_path / "k.json")),
                           "--stack-name names the secret already")
     assert not (tmp_path / "k.json").exists()
-    assert_one_line_error(cli("wallet-keys", "public", "--secret-id", "no-such-secret"), "ResourceNotFoundException")
+    assert_error(cli("wallet-keys", "public", "--secret-id", "no-such-secret"), "ResourceNotFoundException")
