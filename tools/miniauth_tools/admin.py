@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -368,12 +369,32 @@ def get_user(user_id: str) -> dict[str, Any]:
 # -- key pairs -------------------------------------------------------------------------------------------
 
 
+def new_private_key(bits: int = MIN_KEY_BITS) -> rsa.RSAPrivateKey:
+    """A fresh RSA key of `bits` (a multiple of 8, at least MIN_KEY_BITS), for a merchant or the wallet."""
+    if bits < MIN_KEY_BITS or bits % 8:
+        raise AdminError(f"key size must be a multiple of 8, at least {MIN_KEY_BITS} bits")
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def private_pem(key: rsa.RSAPrivateKey) -> str:
+    """PKCS#8 PEM, unencrypted: only ever written 0600 or into a secret."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> str:
+    """SubjectPublicKeyInfo PEM of the key's public half, as merchants and the wallet publish it."""
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
 def generate_key_pair(out: str | Path, name: str = "key", bits: int = 2048) -> tuple[Path, Path]:
     """Write NAME_private.pem (PKCS#8, 0600) and NAME_public.pem (SubjectPublicKeyInfo); never overwrite."""
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", name):
         raise AdminError(f"key name {name!r} must be letters, digits, '.', '_' or '-'")
-    if bits < MIN_KEY_BITS or bits % 8:
-        raise AdminError(f"key size must be a multiple of 8, at least {MIN_KEY_BITS} bits")
+    key = new_private_key(bits)
     directory = Path(out)
     private_path, public_path = directory / f"{name}_private.pem", directory / f"{name}_public.pem"
     for path in (private_path, public_path):
@@ -383,16 +404,9 @@ def generate_key_pair(out: str | Path, name: str = "key", bits: int = 2048) -> t
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise AdminError(f"{directory}: {error.strerror or error}") from None
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    _write_new(private_path, private_pem, 0o600, exact=True)
+    _write_new(private_path, private_pem(key).encode(), 0o600, exact=True)
     try:
-        _write_new(public_path, public_pem, 0o644)
+        _write_new(public_path, public_pem(key).encode(), 0o644)
     except AdminError:
         private_path.unlink(missing_ok=True)
         raise
@@ -400,9 +414,22 @@ def generate_key_pair(out: str | Path, name: str = "key", bits: int = 2048) -> t
 
 
 def replace_private_file(path: Path, content: bytes) -> None:
-    """Write `content` readable by the owner only (0600), replacing any earlier file at `path`."""
-    path.unlink(missing_ok=True)
-    _write_new(path, content, 0o600, exact=True)
+    """Write `content` readable by the owner only (0600), replacing any earlier file at `path` atomically:
+    a reader sees the old file or the new one, and the new one is 0600 from the moment it exists."""
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
+    except OSError as error:
+        raise AdminError(f"{path}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _write_new(path: Path, content: bytes, mode: int, exact: bool = False) -> None:

@@ -12,19 +12,23 @@ Local tooling like `admin.py`: never imported by a handler. No private key is ev
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from miniauth.signing import load_private_key
 from miniauth.wallet_keys import key_document
-from miniauth_tools.admin import MIN_KEY_BITS, AdminError, check_key_version
+from miniauth_tools.admin import (
+    MIN_KEY_BITS,
+    AdminError,
+    check_key_version,
+    new_private_key,
+    private_pem,
+    public_pem,
+    replace_private_file,
+)
 
 SECRET_OUTPUT = "WalletKeySecretArn"
 
@@ -42,24 +46,11 @@ class KeyDocument:
 
     def public_keys(self) -> dict[str, str]:
         """keyVersion -> SubjectPublicKeyInfo PEM, what merchants configure."""
-        return {version: _public_pem(load_private_key(self.private_keys[version])) for version in self.versions()}
+        return {version: public_pem(load_private_key(self.private_keys[version])) for version in self.versions()}
 
 
 def _version_order(version: str) -> tuple[int, str]:
     return (int(version), version) if version.isdigit() else (1 << 62, version)
-
-
-def _public_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-
-
-def new_private_pem(bits: int = MIN_KEY_BITS) -> str:
-    if bits < MIN_KEY_BITS or bits % 8:
-        raise AdminError(f"key size must be a multiple of 8, at least {MIN_KEY_BITS} bits")
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
 
 
 def parse_document(text: str, where: str) -> KeyDocument:
@@ -110,21 +101,7 @@ class FileStore:
         return text if text.strip() else None
 
     def write_text(self, text: str) -> None:
-        """Replace atomically; the file is 0600 from the moment it exists, whatever the umask."""
-        directory = self.path.parent
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.")
-        except OSError as error:
-            raise AdminError(f"{self.path}: {error.strerror or error}") from None
-        try:
-            with os.fdopen(descriptor, "w") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                handle.write(text)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_private_file(self.path, text.encode())
 
 
 class SecretStore:
@@ -176,7 +153,7 @@ def init(store: KeyStore, bits: int = MIN_KEY_BITS, force: bool = False) -> KeyD
     if not force and store.read_text() is not None:
         raise AdminError(f"{store.where} already holds a value: refusing to replace it (rotate instead, or "
                          "--force to discard it and every key in it)")
-    document = KeyDocument("1", {"1": new_private_pem(bits)})
+    document = KeyDocument("1", {"1": private_pem(new_private_key(bits))})
     store.write_text(document.to_json())
     return document
 
@@ -198,7 +175,7 @@ def rotate(store: KeyStore, *, make_current: bool = False, current: str | None =
     if current is None and drop is None:
         numbers = [int(version) for version in keys if version.isdigit()]
         added = str(max(numbers, default=0) + 1)
-        keys[added] = new_private_pem(bits)
+        keys[added] = private_pem(new_private_key(bits))
         if make_current:
             now = added
     if current is not None:
