@@ -95,7 +95,7 @@ def current_wallet_key() -> WalletKey:
         return WalletKey(version, private_key)
     except WalletKeyUnavailable:
         raise
-    except Exception as error:  # noqa: BLE001 - Powertools, botocore and parsing errors alike: no key, no answer
+    except Exception as error:  # noqa: BLE001 - botocore, JSON and key-parsing errors alike: no key, no answer
         raise WalletKeyUnavailable(f"the wallet key cannot be loaded: {type(error).__name__}") from None
 
 
