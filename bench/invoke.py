@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BUCKETS = (  # first match wins: (bucket, path fragments of the profiled function's file)
     ("signing", ("cryptography", "miniauth/signing.py", "_hashlib", "hashlib")),
     ("pynamodb/botocore", ("pynamodb", "botocore", "urllib3", "dateutil", "jmespath", "bench/canned.py")),
-    ("validation", ("pydantic", "openapi", "miniauth/protocol/intake.py", "miniauth/protocol/requests.py")),
+    ("validation", ("pydantic_core", "miniauth/protocol/intake.py", "miniauth/protocol/requests.py")),
     ("logging/metrics", ("logging", "metrics", "miniauth/observability.py", "middleware_factory")),
-    ("resolver", ("event_handler", "data_classes", "miniauth/protocol", "miniauth/results.py")),
+    ("resolver", ("miniauth/protocol", "miniauth/results.py")),
     ("domain", ("miniauth/",)),
 )
 

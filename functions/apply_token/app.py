@@ -1,22 +1,18 @@
 """applyToken: POST /v2/authorizations/applyToken and /v1/authorizations/applyToken."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from miniauth.clock import iso8601
 from miniauth.domain.tokens import Issued
 from miniauth.observability import TOKENS_ISSUED, count
+from miniauth.protocol.api import Answer
 from miniauth.protocol.envelope import V1, V2, success
-from miniauth.protocol.open_api import calling_client, open_api_handler, open_api_resolver
+from miniauth.protocol.open_api import calling_client, open_api_handler, open_api_routes
 from miniauth.protocol.requests import ApplyTokenV1, ApplyTokenV2
 from miniauth.runtime import token_service
 
-app = open_api_resolver()
+app = open_api_routes()
 
 
-def _issued(version: str, issued: Issued, extend_info: str | None) -> Response:
+def _issued(version: str, issued: Issued, extend_info: str | None) -> Answer:
     count(TOKENS_ISSUED)
     pair = issued.pair
     return success(
@@ -31,7 +27,7 @@ def _issued(version: str, issued: Issued, extend_info: str | None) -> Response:
 
 
 @app.post("/v2/authorizations/applyToken")
-def apply_token_v2(request: Annotated[ApplyTokenV2, Body()]):
+def apply_token_v2(request: ApplyTokenV2) -> Answer:
     client = calling_client(app, request.authClientId)
     issued = token_service().apply_token(
         client, request.appId, request.grantType, request.authCode, request.refreshToken
@@ -40,7 +36,7 @@ def apply_token_v2(request: Annotated[ApplyTokenV2, Body()]):
 
 
 @app.post("/v1/authorizations/applyToken")
-def apply_token_v1(request: Annotated[ApplyTokenV1, Body()]):
+def apply_token_v1(request: ApplyTokenV1) -> Answer:
     client = calling_client(app)
     issued = token_service().apply_token(
         client, request.referenceClientId, request.grantType, request.authCode, request.refreshToken

@@ -1,20 +1,16 @@
 """Wallet API getAuthCode: POST /wallet/getAuthCode (AWS_IAM: the wallet backend, for a signed-in user)."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from miniauth.observability import AUTH_CODES_ISSUED, count
-from miniauth.protocol.api import lambda_handler, resolver
+from miniauth.protocol.api import Answer, Routes, lambda_handler
 from miniauth.protocol.envelope import V2, success
 from miniauth.protocol.requests import GetAuthCodeRequest
 from miniauth.runtime import wallet_service
 
-app = resolver()
+app = Routes()
 
 
 @app.post("/wallet/getAuthCode")
-def get_auth_code(request: Annotated[GetAuthCodeRequest, Body()]):
+def get_auth_code(request: GetAuthCodeRequest) -> Answer:
     granted = wallet_service().get_auth_code(request.userId, request.appId, request.scopes, request.consentedScopes)
     count(AUTH_CODES_ISSUED)
     return success(

@@ -1,19 +1,15 @@
 """Wallet API authorizations/list: POST /wallet/authorizations/list (AWS_IAM)."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
-from miniauth.protocol.api import lambda_handler, resolver
+from miniauth.protocol.api import Answer, Routes, lambda_handler
 from miniauth.protocol.envelope import V2, success
 from miniauth.protocol.requests import ListAuthorizationsRequest
 from miniauth.runtime import wallet_service
 
-app = resolver()
+app = Routes()
 
 
 @app.post("/wallet/authorizations/list")
-def list_authorizations(request: Annotated[ListAuthorizationsRequest, Body()]):
+def list_authorizations(request: ListAuthorizationsRequest) -> Answer:
     return success(V2, authorizations=wallet_service().list_authorizations(request.userId))
 
 

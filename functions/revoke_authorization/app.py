@@ -1,19 +1,15 @@
 """Wallet API authorizations/revoke: POST /wallet/authorizations/revoke (AWS_IAM)."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
-from miniauth.protocol.api import lambda_handler, resolver
+from miniauth.protocol.api import Answer, Routes, lambda_handler
 from miniauth.protocol.envelope import V2, success
 from miniauth.protocol.requests import RevokeAuthorizationRequest
 from miniauth.runtime import wallet_service
 
-app = resolver()
+app = Routes()
 
 
 @app.post("/wallet/authorizations/revoke")
-def revoke_authorization(request: Annotated[RevokeAuthorizationRequest, Body()]):
+def revoke_authorization(request: RevokeAuthorizationRequest) -> Answer:
     wallet_service().revoke_authorization(request.userId, request.appId)
     return success(V2)
 

@@ -88,6 +88,7 @@ def test_a_withdrawal_racing_issues_and_redemptions_leaves_only_later_grants_liv
 
     wallet, tokens, store = runtime.wallet_service(), runtime.token_service(), runtime.store()
     client = store.client(CLIENT_ID)
+    api.handler_for("/wallet/authorizations/revoke")  # its Lambda init (the client's warm-up) before the race
 
     def flow(i: int) -> str | None:
         if i == THREADS // 2:

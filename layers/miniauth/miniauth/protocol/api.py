@@ -1,19 +1,32 @@
-"""API Gateway REST resolvers shared by every function: validation, errors, not-found, handler."""
+"""The routes of one function: match the request, read its body, run the handler, answer every failure.
+
+Each function serves one operation (two paths where a v1 spelling exists), so a route table is a dict
+keyed by method and path. In order, for every request:
+1. the body must be a JSON object the routes may read (`intake.read_body`), else PARAM_ILLEGAL;
+2. no route for the method and path -> INVALID_API;
+3. the body is validated into the route's request dataclass (`requests.reader`), else PARAM_ILLEGAL,
+   naming the fields and reasons, never the values sent;
+4. the guard (the Open API signature check) runs, then the handler;
+5. a MiniauthError answers its result code, a throttled table REQUEST_TRAFFIC_EXCEED_LIMIT, anything
+   else UNKNOWN_EXCEPTION (logged, never on the wire).
+Every refusal is counted and logged with its code and route only.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from contextlib import suppress
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, get_type_hints
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ValidationException
+from pydantic_core import SchemaValidator, ValidationError
 
 from miniauth import runtime
 from miniauth.domain.ports import StorageThrottled
 from miniauth.observability import REPLAYS_DETECTED, count, count_refusal, instrument, logger
-from miniauth.protocol.envelope import proxy_answer, respond, version_of
-from miniauth.protocol.intake import check_request
+from miniauth.protocol.envelope import respond, version_of
+from miniauth.protocol.intake import read_body
+from miniauth.protocol.requests import reader
 from miniauth.results import (
     INVALID_API,
     PARAM_ILLEGAL,
@@ -23,83 +36,91 @@ from miniauth.results import (
     ResultCode,
 )
 
+Answer = dict[str, Any]  # Lambda proxy form: statusCode, headers, body, isBase64Encoded
+LambdaHandler = Callable[[dict[str, Any], Any], Answer]
 
-def _describe(errors: list[dict[str, Any]]) -> str:
+
+@dataclass(frozen=True)
+class Route:
+    handler: Callable[[Any], Answer]
+    body: SchemaValidator
+
+
+def describe(errors: list[Any]) -> str:
     """Field locations and reasons only: never echo the values a caller sent."""
     parts = []
     for error in errors[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        where = ".".join(str(p) for p in error.get("loc", ())) or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "Illegal parameters: " + "; ".join(parts) if parts else PARAM_ILLEGAL.message
 
 
-def _noted(result: ResultCode, route: str | None) -> str:
+def refused(result: ResultCode, event: dict[str, Any], message: str | None = None, **fields: Any) -> Answer:
     """Count and log a refusal (its code and route only); the caller's API version spells the code."""
+    route = event.get("resource")
     version = version_of(route)
     count_refusal(result.code)
     logger.info("request refused", extra={"resultCode": result.spelled(version), "route": route})
-    return version
+    return respond(result, version, message, **fields)
 
 
-def resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+class Routes:
+    """A function's routes. `guard`, when given, runs after the body is valid and before the handler, and
+    what it returns (the calling client) is `caller` for that request."""
 
-    def refuse(result: ResultCode, message: str | None = None, **fields: Any) -> Response[str]:
-        return respond(result, _noted(result, app.current_event.resource), message, **fields)
+    def __init__(self, guard: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        self._routes: dict[tuple[str, str], Route] = {}
+        self._guard = guard
+        self.caller: Any = None
 
-    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]  # powertools: unannotated
-    def _invalid(error: RequestValidationError) -> Response[str]:
-        return refuse(PARAM_ILLEGAL, _describe(list(error.errors())))
+    def post(self, path: str) -> Callable[[Callable[[Any], Answer]], Callable[[Any], Answer]]:
+        """Register a handler taking one argument, annotated with its request dataclass. Its validator is
+        built here, at import (Lambda init), not on the first request."""
 
-    @app.exception_handler(ValidationException)  # type: ignore[untyped-decorator]  # powertools: unannotated
-    def _unreadable(error: ValidationException) -> Response[str]:
-        return refuse(PARAM_ILLEGAL)  # a body the resolver cannot read (intake refuses these first)
+        def register(handler: Callable[[Any], Answer]) -> Callable[[Any], Answer]:
+            (parameter,) = inspect.signature(handler).parameters
+            self._routes[("POST", path)] = Route(handler, reader(get_type_hints(handler)[parameter]))
+            return handler
 
-    @app.exception_handler(MiniauthError)  # type: ignore[untyped-decorator]  # powertools: unannotated
-    def _refused(error: MiniauthError) -> Response[str]:
-        if error.replay:
-            count(REPLAYS_DETECTED)
-        return refuse(error.result, error.message, **error.extra)
+        return register
 
-    @app.exception_handler(StorageThrottled)  # type: ignore[untyped-decorator]  # powertools: unannotated
-    def _throttled(error: StorageThrottled) -> Response[str]:
-        return refuse(REQUEST_TRAFFIC_EXCEED_LIMIT)
+    def paths(self) -> list[str]:
+        return [path for _, path in self._routes]
 
-    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # powertools: unannotated
-    def _unexpected(error: Exception) -> Response[str]:
-        logger.exception("unexpected failure")
-        return refuse(UNKNOWN_EXCEPTION)
+    def resolve(self, event: dict[str, Any]) -> Answer:
+        self.caller = None
+        try:
+            return self._answer(event)
+        except MiniauthError as error:
+            if error.replay:
+                count(REPLAYS_DETECTED)
+            return refused(error.result, event, error.message, **error.extra)
+        except StorageThrottled:
+            return refused(REQUEST_TRAFFIC_EXCEED_LIMIT, event)
+        except Exception:
+            logger.exception("unexpected failure")
+            return refused(UNKNOWN_EXCEPTION, event)
 
-    @app.not_found
-    def _no_route(error: Exception) -> Response[str]:
-        return refuse(INVALID_API, f"No API at {app.current_event.http_method} {app.current_event.path}.")
-
-    return app
-
-
-def screened(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Resolve the event, unless its body is not one a route may read: then PARAM_ILLEGAL, untouched tables."""
-    try:
-        check_request(event)
-    except MiniauthError as refused:
-        return proxy_answer(refused.result, _noted(refused.result, event.get("resource")), refused.message)
-    return app.resolve(event, context)
-
-
-def prepare_routes(app: APIGatewayRestResolver) -> None:
-    """At Lambda init: build what Powertools builds on each route's first request (its dependant, the
-    body's validation field), so the first request does not (about 0.7 ms of it). Best effort:
-    Powertools keeps its routes in private lists; should they move, the first request builds these
-    as it always has."""
-    with suppress(Exception):
-        for route in [*app._static_routes, *app._dynamic_routes]:
-            _ = route.dependant, route.body_field, route.has_dependencies
+    def _answer(self, event: dict[str, Any]) -> Answer:
+        sent = read_body(event)
+        method, path = event.get("httpMethod") or "", event.get("path") or ""
+        route = self._routes.get((method.upper(), path))
+        if route is None:
+            return refused(INVALID_API, event, f"No API at {method[:16]} {path[:256]}.")
+        try:
+            request = route.body.validate_python(sent)
+        except ValidationError as invalid:
+            return refused(PARAM_ILLEGAL, event, describe(invalid.errors(include_url=False, include_input=False)))
+        if self._guard is not None:
+            self.caller = self._guard(event)
+        return route.handler(request)
 
 
-def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return screened(app, event, context)
+def lambda_handler(routes: Routes) -> LambdaHandler:
+    """The Lambda entry point of a wallet API function."""
 
-    prepare_routes(app)
+    def handler(event: dict[str, Any], context: Any) -> Answer:
+        return routes.resolve(event)
+
     runtime.prepare()  # module level of every app.py: Lambda init
     return instrument(handler)

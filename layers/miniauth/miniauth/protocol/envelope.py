@@ -1,11 +1,9 @@
-"""The `result` envelope every response carries, spelled for the caller's API version."""
+"""The `result` envelope every response carries, spelled for the caller's API version, in Lambda proxy form."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
-
-from aws_lambda_powertools.event_handler import Response
 
 from miniauth.results import SUCCESS, ResultCode
 
@@ -29,23 +27,15 @@ def render(result: ResultCode, version: str, message: str | None = None, **field
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-def respond(result: ResultCode, version: str, message: str | None = None, **fields: Any) -> Response[str]:
-    return Response(
-        status_code=result.http_status,
-        content_type=CONTENT_TYPE,
-        body=render(result, version, message, **fields),
-    )
-
-
-def success(version: str, **fields: Any) -> Response[str]:
-    return respond(SUCCESS, version, **fields)
-
-
-def proxy_answer(result: ResultCode, version: str, message: str | None = None) -> dict[str, Any]:
-    """An answer in Lambda proxy form, for refusals made outside the resolver."""
+def respond(result: ResultCode, version: str, message: str | None = None, **fields: Any) -> dict[str, Any]:
+    """The answer API Gateway relays: status, one Content-Type, the rendered envelope."""
     return {
         "statusCode": result.http_status,
         "headers": {"Content-Type": CONTENT_TYPE},
-        "body": render(result, version, message),
+        "body": render(result, version, message, **fields),
         "isBase64Encoded": False,
     }
+
+
+def success(version: str, **fields: Any) -> dict[str, Any]:
+    return respond(SUCCESS, version, **fields)

@@ -1,9 +1,10 @@
 """What a request must be before any route reads it (contract section 4): a UTF-8 JSON object of at most 64 KiB.
 
-The resolver's own body parsing is lenient where an authorization server must not be: the last of two
-duplicate keys would silently win (the signed bytes say one thing, the handler would read another), a
-non-JSON Content-Type would be parsed as a form, and text that is not Unicode would reach the tables.
-Everything here is refused as PARAM_ILLEGAL, before the signature check and before any table is read.
+Plain JSON parsing is lenient where an authorization server must not be: the last of two duplicate
+keys would silently win (the signed bytes say one thing, the handler would read another), NaN and
+Infinity would be numbers, and text that is not Unicode would reach the tables. A Content-Type other
+than JSON is refused too. Everything here is PARAM_ILLEGAL, before the signature check and before any
+table is read.
 """
 
 from __future__ import annotations
@@ -77,20 +78,18 @@ def _check_text(value: Any) -> None:
 
 
 def _check_content_type(event: dict[str, Any]) -> None:
-    """Media types are case-insensitive (RFC 9110); the resolver compares them case-sensitively, so the
-    accepted spellings are rewritten to the one it knows. No Content-Type at all is read as JSON."""
+    """Each Content-Type sent must be JSON (media types are case-insensitive, RFC 9110); none is read as JSON."""
     for headers in (event.get("headers") or {}, event.get("multiValueHeaders") or {}):
         for name, value in headers.items():
             if name.lower() != "content-type":
                 continue
             sent = value if isinstance(value, list) else [value]
-            if any(v.split(";")[0].strip().lower() != JSON_MEDIA_TYPE for v in sent):
+            if any((v or "").split(";")[0].strip().lower() != JSON_MEDIA_TYPE for v in sent):
                 raise ParamIllegal("Content-Type must be application/json.")
-            headers[name] = [JSON_MEDIA_TYPE] * len(sent) if isinstance(value, list) else JSON_MEDIA_TYPE
 
 
-def check_request(event: dict[str, Any]) -> None:
-    """Raise ParamIllegal unless the request carries a JSON object the routes may safely read."""
+def read_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The request's JSON object; ParamIllegal unless it is one the routes may safely read."""
     _check_content_type(event)
     raw = raw_body(event)
     if len(raw) > MAX_BODY_BYTES:
@@ -106,3 +105,4 @@ def check_request(event: dict[str, Any]) -> None:
     if not isinstance(body, dict):
         raise ParamIllegal("The body must be a JSON object.")
     _check_text(body)
+    return body
