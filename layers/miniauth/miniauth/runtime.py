@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 from contextlib import suppress
 from functools import lru_cache
 from typing import Any
@@ -75,3 +77,13 @@ def use_store(fake: object | None) -> None:
 def reset() -> None:
     for built in (_dynamodb_store, secrets_client, token_service, wallet_service, settings):
         built.cache_clear()
+
+
+def settle() -> None:
+    """The last step of Lambda init: move every object init built into the permanent generation
+    (`gc.freeze`), so no collection walks them again. Otherwise the first invocation pays for a
+    collection over the tens of thousands of objects init left in the young generations (1.7 of the
+    6.8 ms of a first applyToken). Only on Lambda (AWS_LAMBDA_FUNCTION_NAME is set): a test run or a
+    local server loads handler after handler in one process, and freezing would keep what each left."""
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        gc.freeze()

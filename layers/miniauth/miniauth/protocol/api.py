@@ -123,4 +123,6 @@ def lambda_handler(routes: Routes) -> LambdaHandler:
         return routes.resolve(event)
 
     runtime.prepare()  # module level of every app.py: Lambda init
-    return instrument(handler)
+    wrapped = instrument(handler)
+    runtime.settle()
+    return wrapped

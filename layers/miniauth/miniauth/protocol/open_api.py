@@ -43,4 +43,6 @@ def open_api_handler(routes: Routes) -> LambdaHandler:
         return sign_response(event, routes.resolve(event), key)
 
     runtime.prepare(wallet_key=True)  # module level of every app.py: Lambda init
-    return instrument(handler)
+    wrapped = instrument(handler)
+    runtime.settle()
+    return wrapped
