@@ -17,6 +17,15 @@ FLOOR_BOTOCORE = "botocore client"
 _EXIT = "; import os; os._exit(0)"
 _PASS = "pass" + _EXIT
 _BOTOCORE = "import botocore.session; botocore.session.get_session().create_client('dynamodb')" + _EXIT
+# What no function can do without: the libraries the runtime is built on, imported as the functions
+# import them, and the one DynamoDB client, made through pynamodb. Our own share is what lies above it.
+FLOOR_LIBRARIES = "runtime libraries"
+_LIBRARIES = (
+    "from pynamodb.connection import Connection; import pynamodb.models, pynamodb.attributes, pynamodb.transactions; "
+    "from aws_lambda_powertools.logging import Logger; from aws_lambda_powertools.metrics import Metrics; "
+    "import pydantic_core; from cryptography.hazmat.primitives.asymmetric import padding, rsa; "
+    "from cryptography.hazmat.primitives import hashes, serialization; Connection().client"
+) + _EXIT
 
 
 def _init_code(function: Function) -> str:
@@ -80,7 +89,8 @@ def top_imports(function: Function, shown: int = 5) -> list[tuple[str, float]]:
 
 def measure(setup: Setup, rounds: int, perf: bool) -> dict[str, Sample]:
     """Interleaved: every round runs each floor and each function once, in an order rotated per round."""
-    jobs = [(FLOOR_PASS, _PASS, setup.base), (FLOOR_BOTOCORE, _BOTOCORE, setup.base)]
+    jobs = [(FLOOR_PASS, _PASS, setup.base), (FLOOR_BOTOCORE, _BOTOCORE, setup.base),
+            (FLOOR_LIBRARIES, _LIBRARIES, setup.base)]
     jobs += [(f.logical_id, _init_code(f), f.environment) for f in setup.functions]
     samples = {name: Sample() for name, _, _ in jobs}
     for n in range(rounds):

@@ -25,11 +25,13 @@ def test_quick_bench_prints_every_section_with_sane_figures() -> None:
 
     functions = [r for r in rows if r[0].strip() == "cold init" and not r[1].startswith("floor")]
     assert len(functions) == 7
-    for r in functions + [row("floor: botocore DynamoDB client"), row("floor: python -c pass")]:
+    libraries = row("floor: the runtime's libraries")
+    for r in functions + [row("floor: botocore DynamoDB client"), row("floor: python -c pass"), libraries]:
         low, median, high = (float(c) for c in r[2:5])
         assert 0 < low <= median <= high
     # A function's init does more than creating a botocore client, which does more than `pass`.
     assert float(row("floor: python -c pass")[3]) < float(row("floor: botocore DynamoDB client")[3])
+    assert float(row("floor: botocore DynamoDB client")[3]) < float(libraries[3])  # pynamodb's client and more
     for r in functions:
         assert float(r[6].strip().rstrip("x")) > 1.0, r
 
