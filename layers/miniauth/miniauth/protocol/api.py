@@ -1,9 +1,9 @@
 """The routes of one function: match the request, read its body, run the handler, answer every failure.
 
 Each function serves one operation (two paths where a v1 spelling exists), so a route table is a dict
-keyed by method and path. In order, for every request:
+keyed by method and resource path. In order, for every request:
 1. the body must be a JSON object the routes may read (`intake.read_body`), else PARAM_ILLEGAL;
-2. no route for the method and path -> INVALID_API;
+2. no route for the method and resource -> INVALID_API;
 3. the body is validated into the route's request dataclass (`requests.reader`), else PARAM_ILLEGAL,
    naming the fields and reasons, never the values sent;
 4. the guard (the Open API signature check) runs, then the handler;
@@ -103,10 +103,13 @@ class Routes:
 
     def _answer(self, event: dict[str, Any]) -> Answer:
         sent = read_body(event)
-        method, path = event.get("httpMethod") or "", event.get("path") or ""
-        route = self._routes.get((method.upper(), path))
+        method = event.get("httpMethod") or ""
+        # The resource, not the path: behind a custom domain the path carries its base path mapping
+        # ("/miniauth/v2/..."), while the resource is the route the template declares, and what is signed.
+        resource = event.get("resource") or event.get("path") or ""
+        route = self._routes.get((method.upper(), resource))
         if route is None:
-            return refused(INVALID_API, event, f"No API at {method[:16]} {path[:256]}.")
+            return refused(INVALID_API, event, f"No API at {method[:16]} {resource[:256]}.")
         try:
             request = route.body.validate_python(sent)
         except ValidationError as invalid:
