@@ -1,7 +1,7 @@
 """Runs a template function's real handler for one API Gateway event, as the Lambda runtime would.
 
 ProcessInvoker keeps a pool of worker processes; each is a warm container that loads a function's
-handler once and runs one invocation at a time, so module-level state (the Powertools resolver, the
+handler once and runs one invocation at a time, so module-level state (the route table, the
 logger, the per-container caches) is never shared between concurrent requests, exactly as on Lambda.
 InProcessInvoker runs everything in this process, one invocation at a time (for debugging).
 """

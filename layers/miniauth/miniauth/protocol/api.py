@@ -84,9 +84,6 @@ class Routes:
 
         return register
 
-    def paths(self) -> list[str]:
-        return [path for _, path in self._routes]
-
     def resolve(self, event: dict[str, Any]) -> Answer:
         self.caller = None
         try:
