@@ -77,14 +77,21 @@ def events(operation: str, count: int, merchant_key: Any) -> list[dict[str, Any]
     return made
 
 
+def _where(file: str) -> str:
+    """A profiled file's path inside the checkout, so the checkout's own path cannot match a bucket."""
+    file = file.replace(os.sep, "/")
+    root = str(ROOT).replace(os.sep, "/") + "/"
+    return file[len(root):] if file.startswith(root) else file
+
+
 def _bucket(key: tuple[str, int, str]) -> str:
-    file = key[0].replace(os.sep, "/")
+    file = _where(key[0])
     return next((name for name, parts in BUCKETS if any(p in file for p in parts)), "other")
 
 
 def _shared(key: tuple[str, int, str]) -> bool:
     """Builtins and the standard library are charged to whoever called them."""
-    file = key[0].replace(os.sep, "/")
+    file = _where(key[0])
     return file == "~" or ("/lib/python3" in file and "-packages/" not in file) or file.startswith("<")
 
 
