@@ -12,7 +12,9 @@ from miniauth import runtime
 from miniauth.config import settings
 from miniauth.protocol import api
 from miniauth.protocol.requests import USER_ID, body, required
-from miniauth.storage.dynamodb import DynamoDBStore
+from miniauth.storage.dynamodb import REQUESTS, DynamoDBStore, warm_up_requests
+
+import support
 
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers there
 
@@ -57,6 +59,83 @@ def _tables_of(params: dict[str, Any]) -> set[str]:
     if "TableName" in params:
         return {params["TableName"]}
     return {action["TableName"] for item in params.get("TransactItems", []) for action in item.values()}
+
+
+Request = tuple[str, tuple[str, ...]]  # (operation, the tables it names, in order)
+
+
+class Requests:
+    """Records each DynamoDB request a client is asked to make, before anything is sent."""
+
+    def __init__(self) -> None:
+        self.seen: list[Request] = []
+
+    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.seen.append((model.name, _ordered_tables_of(params)))
+
+
+def _ordered_tables_of(params: dict[str, Any]) -> tuple[str, ...]:
+    if "TableName" in params:
+        return (params["TableName"],)
+    if "RequestItems" in params:
+        return tuple(params["RequestItems"])
+    return tuple(action["TableName"] for item in params["TransactItems"] for action in item.values())
+
+
+def _recorded(store: DynamoDBStore) -> Requests:
+    requests = Requests()
+    store._connection.client.meta.events.register("provide-client-params.dynamodb", requests)
+    return requests
+
+
+def _named(requests: list[tuple[str, tuple[str, ...]]]) -> list[Request]:
+    tables = settings().tables
+    return [(operation, tuple(getattr(tables, field) for field in fields)) for operation, fields in requests]
+
+
+def test_the_warm_up_sends_only_the_requests_of_the_methods_a_function_uses() -> None:
+    store = DynamoDBStore(settings(), Connection(host=NOWHERE, max_retry_attempts=0, connect_timeout_seconds=1))
+    requests = _recorded(store)
+    store.warm_up(["first_receipt", "client", "app", "token", "revoke_grant", "token"])
+    assert requests.seen == [
+        ("PutItem", ("RequestReplaysTable",)),
+        ("GetItem", ("ClientsTable",)),
+        ("GetItem", ("AppsTable",)),
+        ("GetItem", ("TokensTable",)),
+        ("UpdateItem", ("GrantsTable",)),
+    ]
+
+
+def test_every_method_that_sends_a_request_has_its_warm_up() -> None:
+    local = {"clear_cache", "session", "warm_up"}
+    methods = {name for name in vars(DynamoDBStore) if not name.startswith("_")} - local
+    assert set(REQUESTS) == methods
+
+
+def test_a_method_the_store_does_not_have_is_refused_at_init() -> None:
+    with pytest.raises(ValueError, match="revoke_grants"):
+        runtime.prepare(uses=["token", "revoke_grants"])
+
+
+def test_the_warm_up_makes_the_requests_the_operations_make(registry: object) -> None:
+    """Same operations and the same table lists (botocore resolves the endpoint once per exact list)."""
+    handlers = support.Api()
+    store = runtime.store()
+    requests = _recorded(store)
+    store.warm_up()
+    warmed = set(requests.seen)
+    assert sorted(warmed) == sorted(_named(warm_up_requests()))
+    requests.seen.clear()
+
+    pair = handlers.tokens(["auth_user"])  # getAuthCode, applyToken (code)
+    refreshed = handlers.refresh(pair["refreshToken"]).body
+    handlers.inquiry(refreshed["accessToken"])
+    handlers.call("/wallet/getOpenUserInfo", {"userId": support.USER_ID, "appId": support.APP_ID})
+    handlers.call("/wallet/authorizations/list", {"userId": support.USER_ID})
+    handlers.revoke(refreshed["accessToken"])
+    handlers.call("/wallet/authorizations/revoke", {"userId": support.USER_ID, "appId": support.APP_ID})
+    handlers.tokens(["auth_user"])  # a code after a withdrawal clears the marker in the same transaction
+    assert set(requests.seen) == warmed  # every kind of request the functions make, and no other
 
 
 def test_init_builds_each_routes_validator_so_the_first_request_does_not(monkeypatch: pytest.MonkeyPatch) -> None:

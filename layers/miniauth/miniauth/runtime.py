@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Iterable
 from contextlib import suppress
 from functools import lru_cache
 from typing import Any
@@ -12,7 +13,7 @@ from miniauth.clock import Clock, SystemClock
 from miniauth.config import settings
 from miniauth.domain.tokens import TokenService
 from miniauth.domain.wallet import WalletService
-from miniauth.storage.dynamodb import DynamoDBStore
+from miniauth.storage.dynamodb import DynamoDBStore, warm_up_requests
 
 _clock: Clock = SystemClock()
 _store: DynamoDBStore | None = None  # set only by use_store (the unit tests' in-memory store)
@@ -47,12 +48,17 @@ def wallet_service() -> WalletService:
     return WalletService(store(), store(), _clock, settings())
 
 
-def prepare(wallet_key: bool = False) -> None:
-    """At Lambda init, not in the first request: the DynamoDB client (warmed without a request) and,
-    for functions that sign, the wallet key read and parsed. Best effort: a fault here meets the
-    first request again, which reports it as it always does."""
+def prepare(wallet_key: bool = False, uses: Iterable[str] | None = None) -> None:
+    """At Lambda init, not in the first request: the DynamoDB client, warmed without a request, and,
+    for functions that sign, the wallet key read and parsed. `uses` names the store methods the
+    function calls (its ports' method names, e.g. "first_receipt", "token", "revoke_grant"): only
+    their requests are warmed; None warms every one. Best effort: a fault here meets the first
+    request again, which reports it as it always does; a name the store does not have is an error."""
+    if uses is not None:
+        uses = tuple(uses)
+        warm_up_requests(uses)  # a misspelt name fails here, at init, not silently
     with suppress(Exception):
-        store().warm_up()
+        store().warm_up(uses)
     if wallet_key:
         from miniauth.wallet_keys import current_wallet_key
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast
@@ -45,6 +45,7 @@ from miniauth.domain.models import (
 )
 from miniauth.domain.ports import CodeNotRedeemed, ConsentChanged, RotationRefused, StorageThrottled
 from miniauth.storage.items import (
+    ITEMS,
     AppItem,
     AuthCodeItem,
     ClientItem,
@@ -291,6 +292,45 @@ class _Cache(Generic[V]):
 
 WARM_UP = "miniauth-warm-up"
 
+# The requests each store method sends, as its warm-up repeats them: (operation, tables). A
+# transaction lists one table per item, in the order pynamodb sends them (condition checks, deletes,
+# puts, updates), because DynamoDB's endpoint rules take that list as a parameter and botocore caches
+# each resolution per exact list. The tables are fields of config.TableNames.
+REQUESTS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "client": (("GetItem", ("clients",)),),
+    "app": (("GetItem", ("apps",)),),
+    "user": (("GetItem", ("users",)),),
+    "first_receipt": (("PutItem", ("request_replays",)),),
+    "consent": (("GetItem", ("consents",)),),
+    "record_consent": (("UpdateItem", ("consents",)),),
+    "consents_of": (("Query", ("consents",)),),
+    "grants_of": (("Query", ("grants",)), ("BatchGetItem", ("grants",))),
+    "issue_code": (
+        ("TransactWriteItems", ("consents", "auth_codes", "grants")),  # the consent's check, then the puts
+        ("TransactWriteItems", ("auth_codes", "grants", "consents")),  # after a withdrawal: puts, then the update
+    ),
+    "withdraw": (("UpdateItem", ("consents",)),),
+    "revoke_grant": (("UpdateItem", ("grants",)),),
+    "auth_code": (("GetItem", ("auth_codes",)),),
+    "redeem_code": (("TransactWriteItems", ("consents", "tokens", "tokens", "auth_codes", "grants")),),
+    "token": (("GetItem", ("tokens",)),),
+    "grant_user_and_epoch": (("TransactGetItems", ("grants", "users", "consents")),),
+    "rotate_refresh": (("TransactWriteItems", ("consents", "tokens", "tokens", "tokens", "grants")),),
+}
+
+
+def warm_up_requests(uses: Iterable[str] | None = None) -> list[tuple[str, tuple[str, ...]]]:
+    """The distinct requests of the store methods named in `uses` (None: every method), in a stable order.
+
+    An unknown name is a ValueError: a function that declares a method the store does not have would
+    otherwise meet its first request unwarmed, silently.
+    """
+    names = list(REQUESTS) if uses is None else list(uses)
+    unknown = sorted(set(names) - set(REQUESTS))
+    if unknown:
+        raise ValueError(f"not a DynamoDBStore method that sends a request: {', '.join(unknown)}")
+    return list(dict.fromkeys(request for name in names for request in REQUESTS[name]))
+
 
 class _EmptyBody:
     @staticmethod
@@ -322,31 +362,51 @@ class DynamoDBStore:
         """The botocore session behind the DynamoDB client, for other AWS clients to share."""
         return self._connection.session
 
-    def warm_up(self) -> None:
-        """Run each kind of request the functions make through the client, answered locally, never sent.
+    def warm_up(self, uses: Iterable[str] | None = None) -> None:
+        """Send the requests of the store methods in `uses` (None: all) through the client, answered locally.
 
         botocore builds its serialisers, signer, endpoint rules and parsers on a client's first call
         of each operation; done here, at init, the first request does not pay for them. DynamoDB's
-        endpoint is resolved per table (its rules take the table as a parameter, cached per value), so
-        one read per table resolves each table's endpoint here too.
+        endpoint is resolved per table (its rules take the table, or a transaction's list of tables,
+        as a parameter, cached per value), so each request names the tables the real one names.
+        Reads go through the item models, so pynamodb's first read of each model happens here too.
+        Nothing is sent: a before-send hook answers every request in the process, and each write is
+        conditioned on something that cannot hold, in case one ever were sent.
         """
+        requests = warm_up_requests(uses)
         client = cast("DynamoDBClient", self._connection.client)  # pynamodb types it as a bare BaseClient
-        table = ClientItem.Meta.table_name
-        key = {"authClientId": {"S": WARM_UP}}
-        never = "attribute_exists(authClientId) AND attribute_not_exists(authClientId)"  # writes nothing if sent
         client.meta.events.register_first("before-send.dynamodb", _answer_locally, unique_id=WARM_UP)
         try:
-            self._get(ClientItem, WARM_UP)
-            client.put_item(TableName=table, Item=key, ConditionExpression=never)
-            client.update_item(TableName=table, Key=key, ConditionExpression=never)
-            client.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": key}}])
-            client.transact_write_items(
-                TransactItems=[{"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": never}}]
-            )
-            for other in sorted({*vars(self._tables).values()} - {table}):
-                client.get_item(TableName=other, Key=key)
+            for operation, fields in requests:
+                self._warm_up(client, operation, [getattr(self._tables, field) for field in fields], fields)
         finally:
             client.meta.events.unregister("before-send.dynamodb", unique_id=WARM_UP)
+
+    @classmethod
+    def _warm_up(cls, client: DynamoDBClient, operation: str, tables: list[str], fields: tuple[str, ...]) -> None:
+        key = {"authClientId": {"S": WARM_UP}}  # no table has this key: DynamoDB would refuse it if sent
+        never = "attribute_exists(authClientId) AND attribute_not_exists(authClientId)"  # writes nothing if sent
+        table = tables[0]
+        if operation == "GetItem":
+            model = ITEMS[fields[0]]
+            cls._get(model, WARM_UP, WARM_UP if model._range_key_attribute() else None)
+        elif operation == "PutItem":
+            client.put_item(TableName=table, Item=key, ConditionExpression=never)
+        elif operation == "UpdateItem":
+            client.update_item(TableName=table, Key=key, ConditionExpression=never)
+        elif operation == "Query":
+            client.query(TableName=table, KeyConditionExpression="authClientId = :k",
+                         ExpressionAttributeValues={":k": {"S": WARM_UP}})
+        elif operation == "BatchGetItem":
+            client.batch_get_item(RequestItems={table: {"Keys": [key], "ConsistentRead": True}})
+        elif operation == "TransactGetItems":
+            client.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": key}} for t in tables])
+        elif operation == "TransactWriteItems":
+            client.transact_write_items(TransactItems=[
+                {"ConditionCheck": {"TableName": t, "Key": key, "ConditionExpression": never}} for t in tables
+            ])
+        else:
+            raise ValueError(f"no warm-up for {operation}")
 
     # -- Registry -------------------------------------------------------------------------------------
 
