@@ -127,7 +127,9 @@ class DynamoDBStub:
         if operation == "TransactGetItems":
             found = [self._get(g["Get"]["TableName"], g["Get"]["Key"]) for g in request["TransactItems"]]
             return {"Responses": [{"Item": item} if item else {} for item in found]}
-        if operation == "UpdateItem":  # pynamodb asks for the item as updated (ALL_NEW)
+        if operation == "UpdateItem":  # the item as updated, only if asked for (DynamoDB's default: NONE)
+            if request.get("ReturnValues", "NONE") == "NONE":
+                return {}
             item = self._get(request["TableName"], request["Key"]) or request["Key"]
             return {"Attributes": item}
         if operation == "Query":

@@ -14,7 +14,7 @@ from miniauth.storage import dynamodb as dynamodb_module
 from miniauth.storage.dynamodb import REGISTRY_CACHE_ENTRIES, _Cache
 from miniauth.storage.items import ITEMS
 
-from support import APP_ID, CLIENT_ID, Api, signed_headers
+from support import APP_ID, CLIENT_ID, USER_ID, Api, signed_headers
 
 INQUIRY = "/v2/users/inquiryUserInfo"
 
@@ -159,3 +159,24 @@ def test_the_registry_cache_keeps_its_time_limit(monkeypatch: pytest.MonkeyPatch
     now[0] += 60
     cache.get("a", lambda: loads.append("a"))
     assert loads == ["a", "b", "c", "a"]
+
+
+def test_conditional_updates_ask_for_nothing_back(api: Api, clock: object) -> None:
+    """A revocation, a withdrawal and a consent only need to know whether their write happened:
+    asking for the item as updated (ALL_NEW) made botocore parse it and pynamodb deserialise it."""
+    updates: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        if dynamodb_module.WARM_UP not in json.dumps(params["Key"]):  # a function's init, answered locally
+            updates.append(dict(params))
+
+    runtime.store()._connection.client.meta.events.register("provide-client-params.dynamodb.UpdateItem", record)
+    tokens = api.tokens(["auth_user"])  # a first consent of these scopes: one UpdateItem on the consents
+    assert api.revoke(tokens["accessToken"]).code == "SUCCESS"  # one on the grant
+    withdrawn = api.call("/wallet/authorizations/revoke", {"userId": USER_ID, "appId": APP_ID})
+    assert withdrawn.code == "SUCCESS", withdrawn.body  # one on the consent
+    assert [u["TableName"] for u in updates] == ["ConsentsTable", "GrantsTable", "ConsentsTable"]
+    assert [u.get("ReturnValues", "NONE") for u in updates] == ["NONE"] * 3
+    # What the writes did is still what the next reads see.
+    assert api.inquiry(tokens["accessToken"]).code != "SUCCESS"
+    assert runtime.store().consent(USER_ID, APP_ID).withdrawn_at is not None  # type: ignore[attr-defined]

@@ -482,7 +482,7 @@ class DynamoDBStore:
             actions.append(ConsentItem.consented_scopes.add(set(scopes)))
         if open_user_info:
             actions.append(ConsentItem.open_user_info.set(True))
-        ConsentItem(user_id, app_id).update(actions=actions)
+        self._update(ConsentItem, user_id, app_id, actions)
 
     @translated
     def consents_of(self, user_id: str) -> list[Consent]:
@@ -553,7 +553,8 @@ class DynamoDBStore:
         # grant and token issued under the old one (each use checks it), and the consent goes in the same write.
         # Already withdrawn with no consent or code since: a retry, with nothing more to do.
         return self._conditional(
-            ConsentItem(user_id, app_id),
+            ConsentItem,
+            (user_id, app_id),
             [
                 ConsentItem.epoch.add(1),
                 ConsentItem.withdrawn_at.set(now),
@@ -566,10 +567,19 @@ class DynamoDBStore:
             ConsentItem.withdrawn_at.does_not_exist(),
         )
 
-    @staticmethod
-    def _conditional(item: Any, actions: list[Any], condition: Any) -> bool:
+    def _update(
+        self, model: type[Model], hash_key: str, range_key: str | None, actions: list[Any], condition: Any = None
+    ) -> None:
+        """One UpdateItem that asks for nothing back. Model.update asks for the whole item as updated
+        (ReturnValues ALL_NEW), which botocore then parses and pynamodb deserialises, for callers that
+        only need to know whether the write happened."""
+        self._connection.update_item(
+            model.Meta.table_name, hash_key, range_key, actions=actions, condition=condition
+        )
+
+    def _conditional(self, model: type[Model], key: tuple[str, str | None], actions: list[Any], condition: Any) -> bool:
         try:
-            item.update(actions=actions, condition=condition)
+            self._update(model, *key, actions, condition)
         except UpdateError as error:
             if error.cause_response_code == CONDITION_FAILED_EXCEPTION:
                 return False
@@ -582,7 +592,8 @@ class DynamoDBStore:
         if access_hash is not None:
             condition &= GrantItem.access_hash == access_hash
         return self._conditional(
-            GrantItem(grant_id),
+            GrantItem,
+            (grant_id, None),
             [
                 GrantItem.status.set(GrantStatus.REVOKED.value),
                 GrantItem.revoked_at.set(now),
