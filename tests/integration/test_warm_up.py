@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
+from botocore.hooks import _PrefixTrie
 from pynamodb.connection import Connection
 
 from miniauth import runtime
@@ -30,6 +31,24 @@ def test_the_warm_up_sends_nothing() -> None:
     # Afterwards requests go out again: the local answers were for the warm-up only.
     with pytest.raises(EndpointConnectionError):
         store._connection.client.get_item(TableName="ClientsTable", Key={"authClientId": {"S": "x"}})
+
+
+def test_the_first_request_finds_the_handlers_the_warm_up_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore forgets its handler lookups whenever a handler comes or goes: the warm-up's hook stays."""
+    store = DynamoDBStore(settings(), Connection(host=NOWHERE, max_retry_attempts=0, connect_timeout_seconds=1))
+    store.warm_up(["client"])
+    looked_up: list[str] = []
+    search = _PrefixTrie.prefix_search
+
+    def recorded(trie: _PrefixTrie, key: str) -> Any:
+        looked_up.append(key)
+        return search(trie, key)
+
+    monkeypatch.setattr(_PrefixTrie, "prefix_search", recorded)
+    with pytest.raises(EndpointConnectionError):  # the request went out: nothing answers it locally now
+        store._connection.client.get_item(TableName="ClientsTable", Key={"authClientId": {"S": "x"}})
+    # Only the failure's own event is new (the warm-up's requests never fail).
+    assert [event for event in looked_up if event.endswith(".GetItem")] == ["after-call-error.dynamodb.GetItem"]
 
 
 def test_prepare_builds_the_client_and_reads_the_wallet_key_at_init(registry: Any) -> None:

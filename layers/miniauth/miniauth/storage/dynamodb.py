@@ -338,10 +338,23 @@ class _EmptyBody:
         yield b"{}"
 
 
-def _answer_locally(request: Any, **_: Any) -> Any:
-    from botocore.awsrequest import AWSResponse
+class _LocalAnswers:
+    """A before-send hook that answers DynamoDB requests inside the process while the warm-up runs.
 
-    return AWSResponse(request.url, 200, {}, _EmptyBody())  # type: ignore[arg-type]  # stubs: any mapping works
+    Registered once per client and left in place (it lets every other request through): botocore
+    forgets every event's handler lookup when a handler is registered or unregistered, so removing
+    the hook after the warm-up would make the first request look its handlers up again.
+    """
+
+    def __init__(self) -> None:
+        self.active = False
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        if not self.active:
+            return None  # botocore sends the request
+        from botocore.awsrequest import AWSResponse
+
+        return AWSResponse(request.url, 200, {}, _EmptyBody())  # type: ignore[arg-type]  # stubs: any mapping works
 
 
 class DynamoDBStore:
@@ -353,6 +366,7 @@ class DynamoDBStore:
         bind(settings.tables, self._connection)  # one botocore client for every table and transaction
         self._clients = _Cache[Client | None](settings.registry_cache_seconds)
         self._apps = _Cache[App | None](settings.registry_cache_seconds)
+        self._local_answers = _LocalAnswers()
 
     def clear_cache(self) -> None:
         self._clients.clear()
@@ -375,12 +389,13 @@ class DynamoDBStore:
         """
         requests = warm_up_requests(uses)
         client = cast("DynamoDBClient", self._connection.client)  # pynamodb types it as a bare BaseClient
-        client.meta.events.register_first("before-send.dynamodb", _answer_locally, unique_id=WARM_UP)
+        client.meta.events.register_first("before-send.dynamodb", self._local_answers, unique_id=WARM_UP)
+        self._local_answers.active = True
         try:
             for operation, fields in requests:
                 self._warm_up(client, operation, [getattr(self._tables, field) for field in fields], fields)
         finally:
-            client.meta.events.unregister("before-send.dynamodb", unique_id=WARM_UP)
+            self._local_answers.active = False
 
     @classmethod
     def _warm_up(cls, client: DynamoDBClient, operation: str, tables: list[str], fields: tuple[str, ...]) -> None:
