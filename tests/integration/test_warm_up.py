@@ -61,6 +61,28 @@ def test_prepare_builds_the_client_and_reads_the_wallet_key_at_init(registry: An
     assert _parsed.cache_info().currsize == 1
 
 
+def test_prepare_signs_once_with_the_wallet_key_so_the_first_response_does_not_set_it_up(
+    registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from miniauth import signing
+    from miniauth.wallet_keys import _parsed, current_wallet_key
+
+    used: list[Any] = []
+    real_sign = signing.sign
+
+    def recorded(key: Any, content: bytes) -> str:
+        used.append(key)
+        return real_sign(key, content)
+
+    monkeypatch.setattr(signing, "sign", recorded)
+    runtime.reset()
+    _parsed.cache_clear()
+    runtime.prepare()
+    assert used == []  # a function that does not sign leaves the key alone
+    runtime.prepare(wallet_key=True)
+    assert used == [current_wallet_key().private_key]
+
+
 def test_the_warm_up_resolves_every_table_endpoint() -> None:
     """DynamoDB's endpoint rules take the table as a parameter: each table's first request resolves anew."""
     store = DynamoDBStore(settings(), Connection(host=NOWHERE, max_retry_attempts=0, connect_timeout_seconds=1))
