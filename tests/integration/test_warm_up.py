@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from miniauth import runtime
 from miniauth.config import settings
 from miniauth.protocol import api
 from miniauth.protocol.requests import USER_ID, body, required
-from miniauth.storage.dynamodb import REQUESTS, DynamoDBStore, warm_up_requests
+from miniauth.storage.dynamodb import REQUESTS, WARM_UP, DynamoDBStore, _LocalAnswers, warm_up_requests
 
 import support
 
@@ -49,6 +50,20 @@ def test_the_first_request_finds_the_handlers_the_warm_up_looked_up(monkeypatch:
         store._connection.client.get_item(TableName="ClientsTable", Key={"authClientId": {"S": "x"}})
     # Only the failure's own event is new (the warm-up's requests never fail).
     assert [event for event in looked_up if event.endswith(".GetItem")] == ["after-call-error.dynamodb.GetItem"]
+
+
+def test_while_warming_up_only_the_warm_ups_own_requests_are_answered_in_the_process() -> None:
+    """A real request made meanwhile on the same client (another thread) must reach DynamoDB: answered
+    locally, a replay marker would count as recorded without being written."""
+    answers = _LocalAnswers()
+    real = SimpleNamespace(url="https://dynamodb", body=b'{"TableName": "RequestReplaysTable", "Item": {}}')
+    ours = SimpleNamespace(url="https://dynamodb", body=b'{"Key": {"authClientId": {"S": "%s"}}}' % WARM_UP.encode())
+    assert answers(ours) is None and answers(real) is None  # not warming up: everything is sent
+    answers.active = True
+    assert answers(real) is None
+    assert answers(SimpleNamespace(url="https://dynamodb", body=None)) is None
+    assert answers(ours).status_code == 200
+    assert answers(SimpleNamespace(url="https://dynamodb", body=ours.body.decode())).status_code == 200
 
 
 def test_prepare_builds_the_client_and_reads_the_wallet_key_at_init(registry: Any) -> None:

@@ -339,18 +339,21 @@ class _EmptyBody:
 
 
 class _LocalAnswers:
-    """A before-send hook that answers DynamoDB requests inside the process while the warm-up runs.
+    """A before-send hook that answers the warm-up's requests inside the process while it runs.
 
     Registered once per client and left in place (it lets every other request through): botocore
     forgets every event's handler lookup when a handler is registered or unregistered, so removing
-    the hook after the warm-up would make the first request look its handlers up again.
+    the hook after the warm-up would make the first request look its handlers up again. Only a
+    request that names the warm-up's key is answered, so a real one made meanwhile on the same
+    client (a host that runs handlers in threads) is still sent, never answered by the process.
     """
 
     def __init__(self) -> None:
         self.active = False
 
     def __call__(self, request: Any, **_: Any) -> Any:
-        if not self.active:
+        body = request.body or b""
+        if not self.active or (WARM_UP if isinstance(body, str) else WARM_UP.encode()) not in body:
             return None  # botocore sends the request
         from botocore.awsrequest import AWSResponse
 
