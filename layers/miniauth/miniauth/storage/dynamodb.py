@@ -402,12 +402,13 @@ class DynamoDBStore:
 
     @classmethod
     def _warm_up(cls, client: DynamoDBClient, operation: str, tables: list[str], fields: tuple[str, ...]) -> None:
-        key = {"authClientId": {"S": WARM_UP}}  # no table has this key: DynamoDB would refuse it if sent
+        key = {"authClientId": {"S": WARM_UP}}  # only the clients table has this key; elsewhere DynamoDB refuses it
         never = "attribute_exists(authClientId) AND attribute_not_exists(authClientId)"  # writes nothing if sent
         table = tables[0]
         if operation == "GetItem":
             model = ITEMS[fields[0]]
-            cls._get(model, WARM_UP, WARM_UP if model._range_key_attribute() else None)
+            ranged = any(attribute.is_range_key for attribute in model.get_attributes().values())
+            cls._get(model, WARM_UP, WARM_UP if ranged else None)
         elif operation == "PutItem":
             client.put_item(TableName=table, Item=key, ConditionExpression=never)
         elif operation == "UpdateItem":
