@@ -21,4 +21,7 @@ def get_auth_code(request: GetAuthCodeRequest) -> Answer:
     )
 
 
-handler = lambda_handler(app)
+# The store methods this function's handlers call: Lambda init warms their DynamoDB requests and no others.
+STORE_CALLS = ("user", "app", "client", "consent", "issue_code", "record_consent")
+
+handler = lambda_handler(app, STORE_CALLS)

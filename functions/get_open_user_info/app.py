@@ -14,4 +14,7 @@ def get_open_user_info(request: GetOpenUserInfoRequest) -> Answer:
     return success(V2, response=response)
 
 
-handler = lambda_handler(app)
+# The store methods this function's handlers call: Lambda init warms their DynamoDB requests and no others.
+STORE_CALLS = ("user", "app", "client", "consent", "record_consent")
+
+handler = lambda_handler(app, STORE_CALLS)

@@ -22,4 +22,8 @@ def inquiry_user_info_v1(request: AccessTokenV1) -> Answer:
     return success(V1, userInfo=user_info)
 
 
-handler = open_api_handler(app)
+# The store methods this function's handlers call (the signature check's come with open_api_handler):
+# Lambda init warms their DynamoDB requests and no others.
+STORE_CALLS = ("app", "token", "grant_user_and_epoch")
+
+handler = open_api_handler(app, STORE_CALLS)

@@ -13,4 +13,7 @@ def list_authorizations(request: ListAuthorizationsRequest) -> Answer:
     return success(V2, authorizations=wallet_service().list_authorizations(request.userId))
 
 
-handler = lambda_handler(app)
+# The store methods this function's handlers call: Lambda init warms their DynamoDB requests and no others.
+STORE_CALLS = ("user", "app", "consents_of", "grants_of")
+
+handler = lambda_handler(app, STORE_CALLS)

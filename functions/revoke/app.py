@@ -23,4 +23,8 @@ def revoke_v1(request: AccessTokenV1) -> Answer:
     return success(V1)
 
 
-handler = open_api_handler(app)
+# The store methods this function's handlers call (the signature check's come with open_api_handler):
+# Lambda init warms their DynamoDB requests and no others.
+STORE_CALLS = ("app", "token", "revoke_grant")
+
+handler = open_api_handler(app, STORE_CALLS)

@@ -14,4 +14,7 @@ def revoke_authorization(request: RevokeAuthorizationRequest) -> Answer:
     return success(V2)
 
 
-handler = lambda_handler(app)
+# The store methods this function's handlers call: Lambda init warms their DynamoDB requests and no others.
+STORE_CALLS = ("user", "withdraw")
+
+handler = lambda_handler(app, STORE_CALLS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,10 +20,14 @@ import pytest
 from botocore.handlers import BUILTIN_HANDLERS
 
 from miniauth import runtime
+from miniauth.config import settings
+from miniauth.protocol.security import GUARD_STORE_CALLS
+from miniauth.storage.dynamodb import warm_up_requests
 from miniauth.storage.items import ITEMS
+from miniauth_tools.local.functions import load_handler
 
 from sam_transform import of_type, transformed
-from support import APP_ID, SECOND_APP_ID, USER_ID, Answer, Api, FakeClock
+from support import APP_ID, SECOND_APP_ID, TEMPLATE, USER_ID, Answer, Api, FakeClock
 from test_template import OPEN_API_ROUTES, WALLET_ROUTES
 
 WALLET_ROLE = "arn:aws:iam::123456789012:role/wallet-backend"
@@ -111,10 +116,12 @@ class TableActions:
     def __init__(self) -> None:
         self.function: str | None = None
         self.used: dict[str, set[Grant]] = defaultdict(set)
+        self.requests: dict[str, set[tuple[str, tuple[str, ...]]]] = defaultdict(set)  # (operation, its tables)
 
     def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         assert self.function is not None, f"a DynamoDB {model.name} outside any function"
         self.used[self.function] |= iam_actions(model.name, params)
+        self.requests[self.function].add((model.name, tables_in_order(params)))
 
     @contextmanager
     def inside(self, function: str) -> Iterator[None]:
@@ -123,6 +130,15 @@ class TableActions:
             yield
         finally:
             self.function = None
+
+
+def tables_in_order(params: dict[str, Any]) -> tuple[str, ...]:
+    """The tables a request names, in its order (botocore resolves the endpoint once per exact list)."""
+    if "TableName" in params:
+        return (params["TableName"],)
+    if "RequestItems" in params:
+        return tuple(params["RequestItems"])
+    return tuple(action["TableName"] for item in params["TransactItems"] for action in item.values())
 
 
 class ColdApi(Api):
@@ -142,6 +158,8 @@ class ColdApi(Api):
 @pytest.fixture
 def recorded(registry: object, clock: FakeClock) -> Iterator[tuple[ColdApi, TableActions]]:
     recorder = TableActions()
+    for spec in TEMPLATE.functions():  # Lambda init first: its warm-up's requests are answered locally, never sent
+        load_handler(spec)
     hook = ("before-parameter-build.dynamodb", recorder)
     BUILTIN_HANDLERS.append(hook)
     for model in ITEMS.values():
@@ -213,6 +231,7 @@ def exercise_every_path(api: ColdApi, clock: FakeClock) -> None:
     _expect(api.call("/wallet/authorizations/list", {"userId": USER_ID}), "SUCCESS")
     _expect(api.call("/wallet/authorizations/revoke", {"userId": USER_ID, "appId": APP_ID}), "SUCCESS")
     _expect(api.call("/wallet/authorizations/list", {"userId": USER_ID}), "SUCCESS")
+    api.auth_code(["auth_user"])  # a code after the withdrawal: its transaction also clears the withdrawal
 
 
 def api_retry_window() -> int:
@@ -280,6 +299,27 @@ def test_each_role_grants_exactly_the_table_actions_its_function_issues(
             problems.append(f"{function}: remove from its Policies in template.yaml (allowed, never issued by any "
                             f"path of exercise_every_path; if a path does need it, add that path there): "
                             f"{_listed(extra)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_each_function_warms_exactly_the_requests_it_makes(recorded: tuple[ColdApi, TableActions],
+                                                           clock: FakeClock) -> None:
+    """Each app.py names the store methods its handlers call (STORE_CALLS; an Open API function adds the
+    signature check's), and Lambda init warms their requests. Measured on every storage path: a request
+    the declaration misses would pay botocore's first-time work in a first call, an extra one init time."""
+    api, recorder = recorded
+    exercise_every_path(api, clock)
+    tables = settings().tables
+    problems = []
+    for spec in TEMPLATE.functions():
+        module = sys.modules[f"miniauth_function_{spec.logical_id}"]  # loaded by the calls above
+        declared = (*module.STORE_CALLS, *(GUARD_STORE_CALLS if not spec.routes[0].iam else ()))
+        warmed = {(operation, tuple(getattr(tables, name) for name in names))
+                  for operation, names in warm_up_requests(declared)}
+        made = recorder.requests[spec.logical_id]
+        if made != warmed:
+            problems.append(f"{spec.logical_id}: made but not warmed {sorted(made - warmed)}; "
+                            f"warmed but never made {sorted(warmed - made)}")
     assert not problems, "\n".join(problems)
 
 

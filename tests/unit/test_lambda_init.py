@@ -17,8 +17,8 @@ def unfrozen() -> Iterator[None]:
     gc.unfreeze()  # back to the young generations: the test process keeps collecting as before
 
 
-@pytest.mark.parametrize("build", [lambda: api.lambda_handler(api.Routes()),
-                                   lambda: open_api.open_api_handler(open_api.open_api_routes())],
+@pytest.mark.parametrize("build", [lambda: api.lambda_handler(api.Routes(), ()),
+                                   lambda: open_api.open_api_handler(open_api.open_api_routes(), ())],
                          ids=["wallet API", "Open API"])
 def test_on_lambda_init_ends_with_everything_frozen(build: object, unfrozen: None,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
@@ -31,5 +31,5 @@ def test_on_lambda_init_ends_with_everything_frozen(build: object, unfrozen: Non
 def test_outside_lambda_nothing_is_frozen(unfrozen: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests and the local server load handler after handler in one process: freezing would keep each one's garbage."""
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
-    api.lambda_handler(api.Routes())
+    api.lambda_handler(api.Routes(), ())
     assert gc.get_freeze_count() == 0

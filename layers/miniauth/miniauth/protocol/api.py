@@ -15,7 +15,7 @@ Every refusal is counted and logged with its code and route only.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
@@ -116,13 +116,14 @@ class Routes:
         return route.handler(request)
 
 
-def lambda_handler(routes: Routes) -> LambdaHandler:
-    """The Lambda entry point of a wallet API function."""
+def lambda_handler(routes: Routes, store_calls: Iterable[str]) -> LambdaHandler:
+    """The Lambda entry point of a wallet API function; `store_calls` names the store methods its
+    handlers call, whose requests Lambda init warms (`runtime.prepare`)."""
 
     def handler(event: dict[str, Any], context: Any) -> Answer:
         return routes.resolve(event)
 
-    runtime.prepare()  # module level of every app.py: Lambda init
+    runtime.prepare(uses=store_calls)  # module level of every app.py: Lambda init
     wrapped = instrument(handler)
     runtime.settle()
     return wrapped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from miniauth import runtime
@@ -9,7 +10,7 @@ from miniauth.domain.models import Client
 from miniauth.observability import instrument, logger
 from miniauth.protocol.api import Answer, LambdaHandler, Routes
 from miniauth.protocol.envelope import respond, version_of
-from miniauth.protocol.security import identify_client, sign_response
+from miniauth.protocol.security import GUARD_STORE_CALLS, identify_client, sign_response
 from miniauth.results import UNKNOWN_EXCEPTION, InvalidAuthClient
 from miniauth.wallet_keys import WalletKeyUnavailable, current_wallet_key
 
@@ -27,8 +28,10 @@ def calling_client(routes: Routes, body_client_id: str | None = None) -> Client:
     return client
 
 
-def open_api_handler(routes: Routes) -> LambdaHandler:
+def open_api_handler(routes: Routes, store_calls: Iterable[str]) -> LambdaHandler:
     """The Lambda entry point of an Open API function: load the signing key, resolve, sign with that key.
+    `store_calls` names the store methods its handlers call; init warms their requests and those of
+    the signature check (`security.GUARD_STORE_CALLS`).
 
     Without a usable wallet key nothing is done: no answer could be signed, so the request is refused
     (unsigned) before any table is touched, and a redemption is never committed without its answer.
@@ -42,7 +45,7 @@ def open_api_handler(routes: Routes) -> LambdaHandler:
             return respond(UNKNOWN_EXCEPTION, version_of(event.get("resource")))
         return sign_response(event, routes.resolve(event), key)
 
-    runtime.prepare(wallet_key=True)  # module level of every app.py: Lambda init
+    runtime.prepare(wallet_key=True, uses=(*GUARD_STORE_CALLS, *store_calls))  # module level of every app.py
     wrapped = instrument(handler)
     runtime.settle()
     return wrapped
