@@ -249,3 +249,12 @@ class SerialisedMoto:
         from moto.core.botocore_stubber import BotocoreStubber
 
         BotocoreStubber.__call__ = self._original  # type: ignore[method-assign]
+
+
+def tables_in_order(params: dict[str, Any]) -> tuple[str, ...]:
+    """The tables a request names, in its order (botocore resolves the endpoint once per exact list)."""
+    if "TableName" in params:
+        return (params["TableName"],)
+    if "RequestItems" in params:
+        return tuple(params["RequestItems"])
+    return tuple(action["TableName"] for item in params["TransactItems"] for action in item.values())

@@ -27,7 +27,7 @@ from miniauth.storage.items import ITEMS
 from miniauth_tools.local.functions import load_handler
 
 from sam_transform import of_type, transformed
-from support import APP_ID, SECOND_APP_ID, TEMPLATE, USER_ID, Answer, Api, FakeClock
+from support import APP_ID, SECOND_APP_ID, TEMPLATE, USER_ID, Answer, Api, FakeClock, tables_in_order
 from test_template import OPEN_API_ROUTES, WALLET_ROUTES
 
 WALLET_ROLE = "arn:aws:iam::123456789012:role/wallet-backend"
@@ -130,15 +130,6 @@ class TableActions:
             yield
         finally:
             self.function = None
-
-
-def tables_in_order(params: dict[str, Any]) -> tuple[str, ...]:
-    """The tables a request names, in its order (botocore resolves the endpoint once per exact list)."""
-    if "TableName" in params:
-        return (params["TableName"],)
-    if "RequestItems" in params:
-        return tuple(params["RequestItems"])
-    return tuple(action["TableName"] for item in params["TransactItems"] for action in item.values())
 
 
 class ColdApi(Api):

@@ -104,17 +104,11 @@ def test_the_warm_up_resolves_every_table_endpoint() -> None:
     seen: set[str] = set()
 
     def record(params: dict[str, Any], **_: Any) -> None:
-        seen.update(_tables_of(params))
+        seen.update(support.tables_in_order(params))
 
     store._connection.client.meta.events.register("provide-client-params.dynamodb", record)
     store.warm_up()
     assert seen == set(vars(settings().tables).values())
-
-
-def _tables_of(params: dict[str, Any]) -> set[str]:
-    if "TableName" in params:
-        return {params["TableName"]}
-    return {action["TableName"] for item in params.get("TransactItems", []) for action in item.values()}
 
 
 Request = tuple[str, tuple[str, ...]]  # (operation, the tables it names, in order)
@@ -127,15 +121,7 @@ class Requests:
         self.seen: list[Request] = []
 
     def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        self.seen.append((model.name, _ordered_tables_of(params)))
-
-
-def _ordered_tables_of(params: dict[str, Any]) -> tuple[str, ...]:
-    if "TableName" in params:
-        return (params["TableName"],)
-    if "RequestItems" in params:
-        return tuple(params["RequestItems"])
-    return tuple(action["TableName"] for item in params["TransactItems"] for action in item.values())
+        self.seen.append((model.name, support.tables_in_order(params)))
 
 
 def _recorded(store: DynamoDBStore) -> Requests:
