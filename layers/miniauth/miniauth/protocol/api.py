@@ -25,7 +25,7 @@ from miniauth import runtime
 from miniauth.domain.ports import StorageThrottled
 from miniauth.observability import REPLAYS_DETECTED, count, count_refusal, instrument, logger
 from miniauth.protocol.envelope import respond, version_of
-from miniauth.protocol.intake import read_body
+from miniauth.protocol.intake import read_body, route_of
 from miniauth.protocol.requests import reader
 from miniauth.results import (
     INVALID_API,
@@ -100,10 +100,7 @@ class Routes:
 
     def _answer(self, event: dict[str, Any]) -> Answer:
         sent = read_body(event)
-        method = event.get("httpMethod") or ""
-        # The resource, not the path: behind a custom domain the path carries its base path mapping
-        # ("/miniauth/v2/..."), while the resource is the route the template declares, and what is signed.
-        resource = event.get("resource") or event.get("path") or ""
+        method, resource = event.get("httpMethod") or "", route_of(event)
         route = self._routes.get((method.upper(), resource))
         if route is None:
             return refused(INVALID_API, event, f"No API at {method[:16]} {resource[:256]}.")
@@ -116,14 +113,21 @@ class Routes:
         return route.handler(request)
 
 
+def entry_point(handler: LambdaHandler, store_calls: Iterable[str], wallet_key: bool = False) -> LambdaHandler:
+    """Lambda init's last steps, run at module level of every app.py: warm the requests of the store
+    methods the handlers call (and load the wallet key, for functions that sign), wrap the handler
+    with logging and metrics, then freeze what init built (`runtime.settle`)."""
+    runtime.prepare(wallet_key=wallet_key, uses=store_calls)
+    wrapped = instrument(handler)
+    runtime.settle()
+    return wrapped
+
+
 def lambda_handler(routes: Routes, store_calls: Iterable[str]) -> LambdaHandler:
     """The Lambda entry point of a wallet API function; `store_calls` names the store methods its
-    handlers call, whose requests Lambda init warms (`runtime.prepare`)."""
+    handlers call, whose requests Lambda init warms."""
 
     def handler(event: dict[str, Any], context: Any) -> Answer:
         return routes.resolve(event)
 
-    runtime.prepare(uses=store_calls)  # module level of every app.py: Lambda init
-    wrapped = instrument(handler)
-    runtime.settle()
-    return wrapped
+    return entry_point(handler, store_calls)

@@ -20,6 +20,13 @@ MAX_BODY_BYTES = 64 * 1024  # contract section 4 (ours)
 JSON_MEDIA_TYPE = "application/json"
 
 
+def route_of(event: dict[str, Any]) -> str:
+    """The route an event is for: API Gateway's resource, the template's path, which is what is signed.
+    Not the path: behind a custom domain it carries the base path mapping ("/miniauth/v2/...").
+    An event without a resource (a hand-made one) falls back to its path."""
+    return event.get("resource") or event.get("path") or ""
+
+
 def header(headers: dict[str, str] | None, name: str) -> str | None:
     wanted = name.lower()
     for key, value in (headers or {}).items():

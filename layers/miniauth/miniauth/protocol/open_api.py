@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from miniauth import runtime
 from miniauth.domain.models import Client
-from miniauth.observability import instrument, logger
-from miniauth.protocol.api import Answer, LambdaHandler, Routes
+from miniauth.observability import logger
+from miniauth.protocol.api import Answer, LambdaHandler, Routes, entry_point
 from miniauth.protocol.envelope import respond, version_of
 from miniauth.protocol.security import GUARD_STORE_CALLS, identify_client, sign_response
 from miniauth.results import UNKNOWN_EXCEPTION, InvalidAuthClient
@@ -45,7 +44,4 @@ def open_api_handler(routes: Routes, store_calls: Iterable[str]) -> LambdaHandle
             return respond(UNKNOWN_EXCEPTION, version_of(event.get("resource")))
         return sign_response(event, routes.resolve(event), key)
 
-    runtime.prepare(wallet_key=True, uses=(*GUARD_STORE_CALLS, *store_calls))  # module level of every app.py
-    wrapped = instrument(handler)
-    runtime.settle()
-    return wrapped
+    return entry_point(handler, (*GUARD_STORE_CALLS, *store_calls), wallet_key=True)

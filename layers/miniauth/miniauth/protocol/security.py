@@ -26,7 +26,7 @@ from miniauth import signing
 from miniauth.clock import iso8601
 from miniauth.config import settings
 from miniauth.domain.models import Client
-from miniauth.protocol.intake import header, header_values, raw_body
+from miniauth.protocol.intake import header, header_values, raw_body, route_of
 from miniauth.results import InvalidAuthClientStatus, InvalidSignature, ParamIllegal
 from miniauth.runtime import clock, store
 from miniauth.wallet_keys import WalletKey
@@ -131,7 +131,7 @@ def sign_response(event: dict[str, Any], response: dict[str, Any], key: WalletKe
     client_id = _echoable(header(event.get("headers"), CLIENT_ID_HEADER))
     responded_at = iso8601(clock().now())
     body = response.get("body") or ""
-    content = signing.signed_content(event.get("resource") or event.get("path", ""), client_id, responded_at, body)
+    content = signing.signed_content(route_of(event), client_id, responded_at, body)
     signed = {
         CLIENT_ID_HEADER: client_id,
         RESPONSE_TIME_HEADER: responded_at,
